@@ -1,0 +1,68 @@
+#pragma once
+// A bump allocator whose memory survives reset(): a training step allocates the same sequence of buffers
+// every time, so after the first step it never touches the heap again.
+#include <algorithm>
+#include <cstddef>
+#include <vector>
+
+#include "mae/core/backend.hpp"
+
+namespace mae {
+
+template <class B>
+class Arena {
+ public:
+  static constexpr std::size_t alignment = 64;
+
+  Arena() = default;
+  Arena(const Arena&) = delete;
+  Arena& operator=(const Arena&) = delete;
+  ~Arena() { release(); }
+
+  void* allocate(std::size_t bytes) {
+    bytes = (bytes + alignment - 1) / alignment * alignment;
+    if (chunk_ < chunks_.size() && used_ + bytes > chunks_[chunk_].capacity) { ++chunk_; used_ = 0; }
+    if (chunk_ == chunks_.size()) {
+      const std::size_t last = chunks_.empty() ? 0 : chunks_.back().capacity;
+      const std::size_t cap = std::max({bytes, 2 * last, std::size_t{1} << 20});
+      chunks_.push_back({static_cast<std::byte*>(backend_traits<B>::allocate(cap)), cap});
+      ++allocations_;
+    }
+    void* p = chunks_[chunk_].data + used_;
+    used_ += bytes;
+    return p;
+  }
+
+  // Forget every allocation. If the last cycle spilled over several chunks, merge them into one so the
+  // next cycle of the same size fits in a single chunk.
+  void reset() {
+    if (chunks_.size() > 1) {
+      std::size_t total = 0;
+      for (auto& c : chunks_) total += c.capacity;
+      release();
+      chunks_.push_back({static_cast<std::byte*>(backend_traits<B>::allocate(total)), total});
+      ++allocations_;
+    }
+    chunk_ = 0;
+    used_ = 0;
+  }
+
+  std::size_t capacity() const {
+    std::size_t total = 0;
+    for (auto& c : chunks_) total += c.capacity;
+    return total;
+  }
+  // How many times this arena went to the backend's allocator (for allocation tests and benchmarks).
+  std::size_t backend_allocations() const { return allocations_; }
+
+ private:
+  struct Chunk { std::byte* data; std::size_t capacity; };
+  void release() {
+    for (auto& c : chunks_) backend_traits<B>::deallocate(c.data);
+    chunks_.clear();
+  }
+  std::vector<Chunk> chunks_;
+  std::size_t chunk_ = 0, used_ = 0, allocations_ = 0;
+};
+
+}  // namespace mae

@@ -1,0 +1,33 @@
+#pragma once
+// linear: y = x·Wᵀ + b over the last axis, W in PyTorch's (out, in) layout.
+#include "mae/autograd/shapes.hpp"
+#include "mae/autograd/tape.hpp"
+
+namespace mae {
+
+template <class T, class S, class B, std::size_t Out, std::size_t In>
+Var<T, with_last<S, Out>, B> linear(Tape<B>& tape, Var<T, S, B> x, Var<T, Shape<Out, In>, B> w,
+                                    Var<T, Shape<Out>, B> b) {
+  static_assert(last_extent<S> == In, "linear: the input's last extent must equal the weight's in-features");
+  const std::size_t rows = x.size() / In;
+  auto y = tape.template var<T, with_last<S, Out>>(dims_with<with_last<S, Out>, Out>(x.dims, S::rank - 1),
+                                                     x.requires_grad() || w.requires_grad() || b.requires_grad());
+  kernels<B>::linear_forward(x.value, w.value, b.value, y.value, rows, In, Out);
+  if (y.grad) {
+    struct Node {
+      Var<T, S, B> x;
+      Var<T, Shape<Out, In>, B> w;
+      Var<T, Shape<Out>, B> b;
+      T* dy;
+      std::size_t rows;
+      void backward() const {
+        kernels<B>::linear_backward(x.value, w.value, dy, x.grad, w.grad, b.grad, rows, In, Out);
+      }
+    };
+    tape.record(Node{x, w, b, y.grad, rows});
+  }
+  tape.check("linear", y);
+  return y;
+}
+
+}  // namespace mae

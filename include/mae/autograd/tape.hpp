@@ -1,0 +1,133 @@
+#pragma once
+// The tape: a forward pass records one node per differentiable op; backward() replays them in reverse.
+// Nodes and activations live in arenas that are reused from step to step (no heap traffic once warm).
+// With recording off the same forward code runs as plain inference: no gradients, no nodes.
+#include <array>
+#include <string>
+#include <type_traits>
+#include <vector>
+
+#include "mae/autograd/arena.hpp"
+#include "mae/autograd/var.hpp"
+
+namespace mae {
+
+template <class B = backends::cpu>
+class Tape {
+ public:
+  explicit Tape(bool recording = true) : recording_(recording) { nodes_.reserve(1024); }
+  Tape(const Tape&) = delete;
+  Tape& operator=(const Tape&) = delete;
+
+  bool recording() const noexcept { return recording_; }
+  void set_recording(bool on) noexcept { recording_ = on; }
+
+  // Opt-in check mode: every op's output is scanned and the first non-finite one is named with its module path.
+  void set_check_finite(bool on) noexcept { check_finite_ = on; }
+
+  template <class T>
+  T* alloc(std::size_t n) { return static_cast<T*>(data_.allocate(n * sizeof(T))); }
+
+  // A fresh activation; it gets a zeroed gradient buffer when some input of its op needs one.
+  template <class T, class S>
+  Var<T, S, B> var(const dims_t<S>& dims, bool needs_grad) {
+    Var<T, S, B> v{alloc<T>(product(dims)), nullptr, resolve_dims<S>(dims, "Tape::var")};
+    if (recording_ && needs_grad) {
+      v.grad = alloc<T>(v.size());
+      kernels<B>::zero(v.grad, v.size());
+    }
+    return v;
+  }
+
+  template <class Node>
+  void record(const Node& node) {
+    static_assert(std::is_trivially_destructible_v<Node>, "tape nodes are never destroyed: keep them trivial");
+    auto* slot = static_cast<Entry<Node>*>(nodes_arena_.allocate(sizeof(Entry<Node>)));
+    ::new (slot) Entry<Node>{{&Entry<Node>::run}, node};
+    nodes_.push_back(slot);
+  }
+
+  // Seeds d(loss)/d(loss) = seed (1, or 1/accum_iter under gradient accumulation) and runs every recorded
+  // node in reverse order.
+  template <class T>
+  void backward(Var<T, Shape<>, B> loss, T seed = T(1)) {
+    MAE_CHECK(loss.grad, "Tape::backward: the loss does not depend on any parameter (nothing was recorded)");
+    kernels<B>::fill(loss.grad, 1, seed);
+    run_backward();
+  }
+  // Backward from any output with a given output gradient dy (gradchecks, op-level comparisons).
+  template <class T, class S>
+  void backward(Var<T, S, B> out, const T* dy) {
+    MAE_CHECK(out.grad, "Tape::backward: the output does not depend on anything that needs a gradient");
+    kernels<B>::copy(dy, out.grad, out.size());
+    run_backward();
+  }
+
+  // Forget all nodes and activations; their memory is kept for the next step.
+  void reset() {
+    nodes_.clear();
+    nodes_arena_.reset();
+    data_.reset();
+  }
+
+  void run_backward() {
+    for (auto it = nodes_.rbegin(); it != nodes_.rend(); ++it) (*it)->run(*it);
+  }
+
+  std::size_t node_count() const noexcept { return nodes_.size(); }
+  std::size_t backend_allocations() const { return data_.backend_allocations() + nodes_arena_.backend_allocations(); }
+
+  // Module path for messages, e.g. "blocks.3.attn". Pushed by modules with an RAII guard; costs nothing else.
+  class ScopeGuard {
+   public:
+    ScopeGuard(Tape& t, const char* name, int index) : t_(t) {
+      if (t_.depth_ < t_.scope_.size()) t_.scope_[t_.depth_] = {name, index};
+      ++t_.depth_;
+    }
+    ~ScopeGuard() { --t_.depth_; }
+    ScopeGuard(const ScopeGuard&) = delete;
+    ScopeGuard& operator=(const ScopeGuard&) = delete;
+
+   private:
+    Tape& t_;
+  };
+  ScopeGuard scope(const char* name, int index = -1) { return ScopeGuard(*this, name, index); }
+
+  std::string module_path() const {
+    std::string p;
+    for (std::size_t i = 0; i < depth_ && i < scope_.size(); ++i) {
+      if (!p.empty()) p += '.';
+      p += scope_[i].first;
+      if (scope_[i].second >= 0) p += '.' + std::to_string(scope_[i].second);
+    }
+    return p;
+  }
+
+  // Called by every op on its output.
+  template <class T, class S>
+  void check(const char* op, const Var<T, S, B>& out) const {
+    if (check_finite_ && !kernels<B>::all_finite(out.value, out.size()))
+      throw error("non-finite value in the output of " + std::string(op) +
+                  (depth_ ? " at " + module_path() : std::string()) + ", shape " + to_string(out.dims));
+  }
+
+ private:
+  struct EntryBase {
+    void (*run)(EntryBase*);
+  };
+  template <class Node>
+  struct Entry : EntryBase {
+    Node node;
+    static void run(EntryBase* e) { static_cast<Entry*>(e)->node.backward(); }
+  };
+
+  bool recording_;
+  bool check_finite_ = false;
+  Arena<B> data_;
+  Arena<backends::cpu> nodes_arena_;
+  std::vector<EntryBase*> nodes_;
+  std::array<std::pair<const char*, int>, 8> scope_{};
+  std::size_t depth_ = 0;
+};
+
+}  // namespace mae

@@ -1,0 +1,25 @@
+#pragma once
+// The transformer MLP: fc1 (D -> Hidden), exact GELU, fc2 (Hidden -> D).
+#include "mae/autograd/ops_activation.hpp"
+#include "mae/nn/linear.hpp"
+
+namespace mae::nn {
+
+template <class T, std::size_t D, std::size_t Hidden, class B = backends::cpu>
+struct Mlp {
+  Linear<T, D, Hidden, B> fc1;
+  Linear<T, Hidden, D, B> fc2;
+
+  template <class S>
+  auto operator()(Tape<B>& tape, Var<T, S, B> x) { return fc2(tape, gelu(tape, fc1(tape, x))); }
+
+  void init(Initializer& rng) { fc1.init(rng); fc2.init(rng); }
+
+  template <class F>
+  void visit(const std::string& prefix, F&& f) {
+    fc1.visit(prefix + "fc1.", f);
+    fc2.visit(prefix + "fc2.", f);
+  }
+};
+
+}  // namespace mae::nn
