@@ -8,6 +8,8 @@
 
 #include "mae/backend/cpu/kernels.hpp"
 #include "mae/core/backend.hpp"
+#include "mae/core/philox.hpp"
+#include "mae/core/masking.hpp"
 
 namespace mae {
 
@@ -181,6 +183,16 @@ struct kernels<backends::cpu> {
   static void cross_entropy_backward(const T* probs, const std::int32_t* labels, const T* dloss, T* dlogits,
                                      std::size_t rows, std::size_t classes) {
     cpu::cross_entropy_backward(probs, labels, dloss[0], dlogits, rows, classes);
+  }
+
+  // --- masking ---
+  static void fill_uniform(float* out, std::size_t n, std::uint64_t seed, std::uint64_t stream) {
+    mae::fill_uniform(out, n, seed, stream);
+  }
+  template <class T>
+  static void random_masking(const float* noise, std::size_t batch, std::size_t tokens, std::size_t keep,
+                             MaskIndices<T> out) {
+    mae::random_masking(noise, batch, tokens, keep, out);
   }
 
   // --- optimiser ---

@@ -1,49 +1,17 @@
 #pragma once
-// Tensor<T, Shape, Backend>: a dense row-major tensor that owns aligned storage on its backend.
-// TensorView<T, Shape, Backend>: the same shape type over memory someone else owns (strided).
+// Tensor<T, Shape, Backend>: a dense row-major tensor that owns aligned heap storage on its backend (the
+// default storage: model-sized buffers never live on the stack). TensorView (mae/core/view.hpp) is the same
+// shape type over memory someone else owns; InlineTensor (mae/core/inline_tensor.hpp) is opt-in inline
+// storage for small fixed tensors.
 #include <cstring>
 #include <utility>
 
 #include "mae/core/backend.hpp"
+#include "mae/core/expr.hpp"
 #include "mae/core/shape.hpp"
+#include "mae/core/view.hpp"
 
 namespace mae {
-
-template <class T, class S, class B = backends::cpu>
-class TensorView {
- public:
-  using value_type = T;
-  using shape = S;
-  using backend = B;
-  static constexpr std::size_t rank = S::rank;
-
-  TensorView() = default;
-  TensorView(T* data, const dims_t<S>& dims)
-      : data_(data), dims_(resolve_dims<S>(dims, "TensorView")), strides_(dense_strides(dims_)) {}
-  explicit TensorView(T* data) requires is_static_shape<S> : TensorView(data, S::extents) {}
-  TensorView(T* data, const dims_t<S>& dims, const dims_t<S>& strides)
-      : data_(data), dims_(resolve_dims<S>(dims, "TensorView")), strides_(strides) {}
-
-  T* data() const noexcept { return data_; }
-  const dims_t<S>& dims() const noexcept { return dims_; }
-  const dims_t<S>& strides() const noexcept { return strides_; }
-  std::size_t dim(std::size_t i) const noexcept { return dims_[i]; }
-  std::size_t size() const noexcept { return product(dims_); }
-  bool is_contiguous() const noexcept { return strides_ == dense_strides(dims_); }
-
-  template <class... I>
-    requires(sizeof...(I) == rank && host_backend<B>)
-  T& operator()(I... idx) const noexcept {
-    std::size_t off = 0, k = 0;
-    ((off += static_cast<std::size_t>(idx) * strides_[k++]), ...);
-    return data_[off];
-  }
-
- private:
-  T* data_ = nullptr;
-  dims_t<S> dims_{};
-  dims_t<S> strides_{};
-};
 
 template <class T, class S, class B = backends::cpu>
 class Tensor {
@@ -66,6 +34,14 @@ class Tensor {
   Tensor& operator=(const Tensor&) = delete;
   ~Tensor() { release(); }
 
+  // Evaluates an expression (or a number) into the existing elements: see assign().
+  template <class E>
+    requires operand<E> && (!std::is_same_v<E, Tensor>)
+  Tensor& operator=(const E& e) {
+    assign(*this, e);
+    return *this;
+  }
+
   T* data() noexcept { return data_; }
   const T* data() const noexcept { return data_; }
   const dims_t<S>& dims() const noexcept { return dims_; }
@@ -77,10 +53,10 @@ class Tensor {
 
   template <class... I>
     requires(sizeof...(I) == rank && host_backend<B>)
-  T& operator()(I... idx) noexcept { return view()(idx...); }
+  T& operator()(I... idx) noexcept { return data_[offset(idx...)]; }
   template <class... I>
     requires(sizeof...(I) == rank && host_backend<B>)
-  const T& operator()(I... idx) const noexcept { return view()(idx...); }
+  const T& operator()(I... idx) const noexcept { return data_[offset(idx...)]; }
 
   void fill(T v) requires host_backend<B> {
     for (std::size_t i = 0, n = size(); i < n; ++i) data_[i] = v;
@@ -91,9 +67,26 @@ class Tensor {
   }
 
  private:
+  template <class... I>
+  std::size_t offset(I... idx) const noexcept {
+    std::size_t off = 0, k = 0;
+    ((off = off * dims_[k++] + static_cast<std::size_t>(idx)), ...);
+    return off;
+  }
   void release() noexcept { backend_traits<B>::deallocate(data_); data_ = nullptr; }
   dims_t<S> dims_{};
   T* data_ = nullptr;
 };
+
+template <class T, class S, class B>
+inline constexpr bool is_tensor_like<Tensor<T, S, B>> = true;
+
+// A new tensor holding the values of an expression, e.g. `auto c = eval(a + b);`.
+template <expression E>
+Tensor<value_of<E>, typename E::shape, typename E::backend> eval(const E& e) {
+  Tensor<value_of<E>, typename E::shape, typename E::backend> t(e.dims());
+  assign(t, e);
+  return t;
+}
 
 }  // namespace mae

@@ -8,7 +8,7 @@
 
 #include "mae/autograd/ops.hpp"
 #include "mae/models/config.hpp"
-#include "mae/models/masking.hpp"
+#include "mae/core/masking.hpp"
 #include "mae/models/pos_embed.hpp"
 #include "mae/nn/block.hpp"
 
@@ -116,10 +116,10 @@ class MaskedAutoencoder {
                      tape.template alloc<std::int32_t>(batch * keep), tape.template alloc<T>(batch * L)};
     if (!noise) {
       float* drawn = tape.template alloc<float>(batch * L);
-      masking_noise(drawn, batch, L, mask_seed, step);
+      kernels<B>::fill_uniform(drawn, batch * L, mask_seed, step);
       noise = drawn;
     }
-    random_masking(noise, batch, L, keep, m);
+    kernels<B>::random_masking(noise, batch, L, keep, m);
     return m;
   }
 

@@ -1,0 +1,127 @@
+// The main ops at the presets' MAE shapes (forward + backward through the tape), with FLOP/s counters,
+// and the tape's own cost per recorded op.
+#include <benchmark/benchmark.h>
+
+#include <random>
+#include <vector>
+
+#include <mae/mae.hpp>
+
+using namespace mae;
+
+namespace {
+
+std::vector<float> random_vector(std::size_t n, std::uint64_t seed) {
+  std::vector<float> v(n);
+  fill_uniform(v.data(), n, seed, 0);
+  for (auto& x : v) x = x * 2 - 1;
+  return v;
+}
+
+template <std::size_t N, std::size_t In, std::size_t Out>
+void BM_linear(benchmark::State& state) {
+  const std::size_t batch = static_cast<std::size_t>(state.range(0));
+  auto x = random_vector(batch * N * In, 1), w = random_vector(Out * In, 2), b = random_vector(Out, 3);
+  std::vector<float> dw(w.size()), db(b.size()), dx(x.size());
+  auto dy = random_vector(batch * N * Out, 4);
+  Tape<> tape;
+  for (auto _ : state) {
+    tape.reset();
+    auto y = linear(tape, Var<float, Shape<dyn, N, In>>{x.data(), dx.data(), {batch, N, In}},
+                    Var<float, Shape<Out, In>>{w.data(), dw.data(), {Out, In}},
+                    Var<float, Shape<Out>>{b.data(), db.data(), {Out}});
+    tape.backward(y, dy.data());
+    benchmark::DoNotOptimize(dx.data());
+  }
+  const double flops = 6.0 * batch * N * In * Out;  // forward 2, backward 4 (dx and dW)
+  state.counters["FLOP/s"] = benchmark::Counter(flops, benchmark::Counter::kIsIterationInvariantRate);
+  state.counters["img/s"] = benchmark::Counter(double(batch), benchmark::Counter::kIsIterationInvariantRate);
+}
+
+template <std::size_t N, std::size_t D, std::size_t Heads>
+void BM_attention(benchmark::State& state) {
+  const std::size_t batch = static_cast<std::size_t>(state.range(0));
+  auto qkv = random_vector(batch * N * 3 * D, 1), dy = random_vector(batch * N * D, 2);
+  std::vector<float> dqkv(qkv.size());
+  Tape<> tape;
+  for (auto _ : state) {
+    tape.reset();
+    auto y = attention<Heads>(tape, Var<float, Shape<dyn, N, 3 * D>>{qkv.data(), dqkv.data(), {batch, N, 3 * D}});
+    tape.backward(y, dy.data());
+    benchmark::DoNotOptimize(dqkv.data());
+  }
+  const double flops = 3.0 * 4.0 * batch * N * N * D;  // qkᵀ and pv: 2·N·N·D each forward; backward twice that
+  state.counters["FLOP/s"] = benchmark::Counter(flops, benchmark::Counter::kIsIterationInvariantRate);
+}
+
+template <std::size_t N, std::size_t D>
+void BM_layernorm(benchmark::State& state) {
+  const std::size_t batch = static_cast<std::size_t>(state.range(0));
+  auto x = random_vector(batch * N * D, 1), w = random_vector(D, 2), b = random_vector(D, 3),
+       dy = random_vector(batch * N * D, 4);
+  std::vector<float> dx(x.size()), dw(D), db(D);
+  Tape<> tape;
+  for (auto _ : state) {
+    tape.reset();
+    auto y = layer_norm(tape, Var<float, Shape<dyn, N, D>>{x.data(), dx.data(), {batch, N, D}},
+                        Var<float, Shape<D>>{w.data(), dw.data(), {D}}, Var<float, Shape<D>>{b.data(), db.data(), {D}},
+                        1e-6f);
+    tape.backward(y, dy.data());
+  }
+  state.counters["bytes/s"] = benchmark::Counter(4.0 * 5 * batch * N * D, benchmark::Counter::kIsIterationInvariantRate);
+}
+
+template <std::size_t N, std::size_t D>
+void BM_gelu(benchmark::State& state) {
+  const std::size_t batch = static_cast<std::size_t>(state.range(0));
+  auto x = random_vector(batch * N * D, 1), dy = random_vector(batch * N * D, 2);
+  std::vector<float> dx(x.size());
+  Tape<> tape;
+  for (auto _ : state) {
+    tape.reset();
+    auto y = gelu(tape, Var<float, Shape<dyn, N, D>>{x.data(), dx.data(), {batch, N, D}});
+    tape.backward(y, dy.data());
+  }
+  state.counters["elements/s"] = benchmark::Counter(double(batch * N * D), benchmark::Counter::kIsIterationInvariantRate);
+}
+
+// Tape overhead: 1000 recorded adds on one-element values, forward + backward + reset, per op.
+void BM_tape_overhead_per_op(benchmark::State& state) {
+  float a = 1, b = 2, da = 0, db = 0;
+  Tape<> tape;
+  constexpr int ops = 1000;
+  for (auto _ : state) {
+    tape.reset();
+    Var<float, Shape<1>> x{&a, &da, {1}};
+    const Var<float, Shape<1>> y{&b, &db, {1}};
+    for (int i = 0; i < ops; ++i) x = add(tape, x, y);
+    tape.backward(sum(tape, x));
+  }
+  state.SetItemsProcessed(state.iterations() * ops);  // ops per second; the time per op is its inverse
+}
+
+}  // namespace
+
+// fmnist-tiny, batch 128: encoder 13 tokens (D 128), decoder 50 tokens (D 64).
+BENCHMARK(BM_linear<13, 128, 384>)->Name("linear/fmnist/enc_qkv")->Arg(128)->UseRealTime();
+BENCHMARK(BM_linear<13, 128, 512>)->Name("linear/fmnist/enc_fc1")->Arg(128)->UseRealTime();
+BENCHMARK(BM_linear<50, 64, 256>)->Name("linear/fmnist/dec_fc1")->Arg(128)->UseRealTime();
+BENCHMARK(BM_attention<13, 128, 4>)->Name("attention/fmnist/enc")->Arg(128)->UseRealTime();
+BENCHMARK(BM_attention<50, 64, 4>)->Name("attention/fmnist/dec")->Arg(128)->UseRealTime();
+BENCHMARK(BM_layernorm<13, 128>)->Name("layernorm/fmnist/enc")->Arg(128)->UseRealTime();
+BENCHMARK(BM_gelu<13, 512>)->Name("gelu/fmnist/enc_mlp")->Arg(128)->UseRealTime();
+// cifar-vit-tiny, batch 64: encoder 17 tokens (D 192), decoder 65 tokens (D 128).
+BENCHMARK(BM_linear<17, 192, 576>)->Name("linear/cifar/enc_qkv")->Arg(64)->UseRealTime();
+BENCHMARK(BM_linear<65, 128, 512>)->Name("linear/cifar/dec_fc1")->Arg(64)->UseRealTime();
+BENCHMARK(BM_attention<17, 192, 3>)->Name("attention/cifar/enc")->Arg(64)->UseRealTime();
+BENCHMARK(BM_attention<65, 128, 4>)->Name("attention/cifar/dec")->Arg(64)->UseRealTime();
+// mae_vit_base_patch16, batch 8: encoder 50 tokens (D 768), decoder 197 tokens (D 512).
+BENCHMARK(BM_linear<50, 768, 2304>)->Name("linear/base/enc_qkv")->Arg(8)->UseRealTime();
+BENCHMARK(BM_linear<197, 512, 2048>)->Name("linear/base/dec_fc1")->Arg(8)->UseRealTime();
+BENCHMARK(BM_attention<50, 768, 12>)->Name("attention/base/enc")->Arg(8)->UseRealTime();
+BENCHMARK(BM_attention<197, 512, 16>)->Name("attention/base/dec")->Arg(8)->UseRealTime();
+BENCHMARK(BM_layernorm<197, 512>)->Name("layernorm/base/dec")->Arg(8)->UseRealTime();
+BENCHMARK(BM_gelu<197, 2048>)->Name("gelu/base/dec_mlp")->Arg(8)->UseRealTime();
+BENCHMARK(BM_tape_overhead_per_op)->Name("tape/overhead_per_op");
+
+BENCHMARK_MAIN();

@@ -1,0 +1,54 @@
+#pragma once
+// AdamW, one tensor, in exactly the order of PyTorch 1.13's torch.optim.AdamW (single-tensor path):
+//   param *= 1 - lr*wd;  m = m*b1 + (1-b1) g;  v = v*b2 + (1-b2) g²;
+//   param += -(lr / (1 - b1^step)) * m / (sqrt(v) / sqrt(1 - b2^step) + eps).
+// The hyperparameters are doubles (Python floats) and the scalar factors are computed in double, then rounded
+// to T once, as PyTorch does: pass them as double to match it bit for bit in float.
+#include <Eigen/Core>
+
+#include <algorithm>
+#include <cmath>
+#include <cstddef>
+#include <string>
+
+#include "mae/backend/cpu/vecmath.hpp"
+#include "mae/core/error.hpp"
+
+namespace mae::cpu {
+
+// step is the 1-based count of this update (PyTorch's state['step'] after its increment).
+template <class T>
+void adamw_step(T* param, const T* grad, T* m, T* v, std::size_t n, double lr, double beta1, double beta2, double eps,
+                double weight_decay, long step) {
+  MAE_CHECK(step >= 1, "adamw_step: step must be >= 1 (got " + std::to_string(step) + ")");
+  const T decay = T(1.0 - lr * weight_decay);
+  const T b1 = T(beta1), b2 = T(beta2), one_minus_b1 = T(1.0 - beta1), one_minus_b2 = T(1.0 - beta2);
+  const T neg_step_size = T(-(lr / (1.0 - std::pow(beta1, double(step)))));
+  const T bias_correction2_sqrt = T(std::sqrt(1.0 - std::pow(beta2, double(step))));
+  const T eps_t = T(eps);
+  // Blocks of `block` elements: std::sqrt does not vectorize under -fmath-errno (the default), so the
+  // square roots of a block go through Eigen's packet sqrt (correctly rounded, as std::sqrt).
+  constexpr std::size_t block = 256;
+  const std::size_t blocks = (n + block - 1) / block;
+#pragma omp parallel for if (n > detail::parallel_elems)
+  for (std::size_t blk = 0; blk < blocks; ++blk) {
+    const std::size_t i0 = blk * block, len = std::min(block, n - i0);
+    T* p = param + i0;
+    T* mb = m + i0;
+    T* vb = v + i0;
+    const T* g = grad + i0;
+    alignas(64) T root[block];
+#pragma omp simd
+    for (std::size_t i = 0; i < len; ++i) {
+      p[i] *= decay;
+      mb[i] = mb[i] * b1 + one_minus_b1 * g[i];
+      vb[i] = vb[i] * b2 + one_minus_b2 * g[i] * g[i];
+    }
+    Eigen::Map<Eigen::Array<T, Eigen::Dynamic, 1>>(root, Eigen::Index(len)) =
+        Eigen::Map<const Eigen::Array<T, Eigen::Dynamic, 1>>(vb, Eigen::Index(len)).sqrt();
+#pragma omp simd
+    for (std::size_t i = 0; i < len; ++i) p[i] += neg_step_size * (mb[i] / (root[i] / bias_correction2_sqrt + eps_t));
+  }
+}
+
+}  // namespace mae::cpu

@@ -1,0 +1,212 @@
+#pragma once
+// Row-major GEMM on Eigen's packed GEBP kernels: C[M,N] = alpha * op(A) * op(B) + beta * C.
+//
+// Why not `Map * Map`: Eigen's own parallel product picks its K blocking from the thread count (so bits
+// change with OMP_NUM_THREADS) and heap-allocates its packing buffers on every large call. Here C is cut
+// into tiles by a rule that depends on the shape only, each tile is one single-threaded Eigen product with
+// blocking computed for that tile, and tiles run in parallel: results are bit-identical for any thread
+// count, and packing uses a per-thread buffer that grows on first use only (no steady-state allocation).
+#include <Eigen/Core>
+
+#include <algorithm>
+#include <cstddef>
+#include <vector>
+
+namespace mae::cpu {
+namespace detail {
+
+// Eigen sizes its blocks for the whole L3 it detects (508 MB on this socket) and drops to ~20 GFLOP/s
+// near N = 256; per-core sizes restore 90-140 GFLOP/s (DESIGN_NOTES).
+inline void tune_eigen_caches() {
+  static const bool tuned = [] {
+    Eigen::setCpuCacheSizes(48 * 1024, 1024 * 1024, 32 * 1024 * 1024);
+    return true;
+  }();
+  (void)tuned;
+}
+
+template <class T>
+T* packing_buffer(std::size_t elems) {
+  thread_local std::vector<T, Eigen::aligned_allocator<T>> buffer;
+  if (buffer.size() < elems) buffer.resize(elems);
+  return buffer.data();
+}
+
+// Eigen's blocking descriptor pointed at our own packing buffers.
+template <class T>
+struct tile_blocking : Eigen::internal::level3_blocking<T, T> {
+  tile_blocking(Eigen::Index kc, Eigen::Index mc, Eigen::Index nc, T* block_a, T* block_b) {
+    this->m_kc = kc;
+    this->m_mc = mc;
+    this->m_nc = nc;
+    this->m_blockA = block_a;
+    this->m_blockB = block_b;
+  }
+};
+
+// C[M,N] += alpha * op(A) * op(B) on one thread. A transposed operand is the same memory read column-major.
+template <class T, int OrderA, int OrderB>
+void gemm_accumulate_eigen(Eigen::Index M, Eigen::Index N, Eigen::Index K, T alpha, const T* A, Eigen::Index lda,
+                           const T* B, Eigen::Index ldb, T* C, Eigen::Index ldc) {
+  // Eigen computes a row-major product as the transposed column-major one: its rows are our N.
+  Eigen::Index kc = K, mc = N, nc = M;
+  Eigen::internal::computeProductBlockingSizes<T, T, 1>(kc, mc, nc, Eigen::Index(1));
+  constexpr std::size_t align = 64;  // elements: keeps the second block aligned for any packet size
+  const std::size_t size_a = (static_cast<std::size_t>(kc * mc) + align - 1) / align * align;
+  T* buffer = packing_buffer<T>(size_a + static_cast<std::size_t>(kc * nc));
+  tile_blocking<T> blocking(kc, mc, nc, buffer, buffer + size_a);
+  Eigen::internal::general_matrix_matrix_product<Eigen::Index, T, OrderA, false, T, OrderB, false, Eigen::RowMajor,
+                                                 1>::run(M, N, K, A, lda, B, ldb, C, 1, ldc, alpha, blocking,
+                                                         nullptr);
+}
+
+// Below this many multiply-adds, packing costs more than it saves: plain loops (i, k, j order keeps the
+// inner loop contiguous in C and, when B is not transposed, in B).
+inline constexpr std::size_t small_gemm_madds = 16 * 16 * 16;
+
+template <class T>
+void gemm_accumulate_small(bool transA, bool transB, std::size_t M, std::size_t N, std::size_t K, T alpha,
+                           const T* A, std::size_t lda, const T* B, std::size_t ldb, T* C, std::size_t ldc) {
+  for (std::size_t i = 0; i < M; ++i) {
+    T* c = C + i * ldc;
+    for (std::size_t k = 0; k < K; ++k) {
+      const T a = alpha * (transA ? A[k * lda + i] : A[i * lda + k]);
+      if (transB) {
+#pragma omp simd
+        for (std::size_t j = 0; j < N; ++j) c[j] += a * B[j * ldb + k];
+      } else {
+#pragma omp simd
+        for (std::size_t j = 0; j < N; ++j) c[j] += a * B[k * ldb + j];
+      }
+    }
+  }
+}
+
+// C = beta * C on an M x N block; beta == 0 never reads C.
+template <class T>
+void scale_block(T beta, std::size_t M, std::size_t N, T* C, std::size_t ldc) {
+  if (beta == T(1)) return;
+  for (std::size_t i = 0; i < M; ++i) {
+    T* c = C + i * ldc;
+    if (beta == T(0))
+      std::fill(c, c + N, T(0));
+    else
+#pragma omp simd
+      for (std::size_t j = 0; j < N; ++j) c[j] *= beta;
+  }
+}
+
+// C += alpha * op(A) * op(B) on the calling thread.
+template <class T>
+void gemm_accumulate(bool transA, bool transB, std::size_t M, std::size_t N, std::size_t K, T alpha, const T* A,
+                     std::size_t lda, const T* B, std::size_t ldb, T* C, std::size_t ldc) {
+  if (M == 0 || N == 0 || K == 0 || alpha == T(0)) return;
+  if (M * N * K <= small_gemm_madds) {
+    gemm_accumulate_small(transA, transB, M, N, K, alpha, A, lda, B, ldb, C, ldc);
+    return;
+  }
+  tune_eigen_caches();
+  using Eigen::ColMajor;
+  using Eigen::RowMajor;
+  const auto m = static_cast<Eigen::Index>(M), n = static_cast<Eigen::Index>(N), k = static_cast<Eigen::Index>(K);
+  const auto la = static_cast<Eigen::Index>(lda), lb = static_cast<Eigen::Index>(ldb);
+  const auto lc = static_cast<Eigen::Index>(ldc);
+  if (!transA && !transB)
+    gemm_accumulate_eigen<T, RowMajor, RowMajor>(m, n, k, alpha, A, la, B, lb, C, lc);
+  else if (!transA && transB)
+    gemm_accumulate_eigen<T, RowMajor, ColMajor>(m, n, k, alpha, A, la, B, lb, C, lc);
+  else if (transA && !transB)
+    gemm_accumulate_eigen<T, ColMajor, RowMajor>(m, n, k, alpha, A, la, B, lb, C, lc);
+  else
+    gemm_accumulate_eigen<T, ColMajor, ColMajor>(m, n, k, alpha, A, la, B, lb, C, lc);
+}
+
+// One product on the calling thread (for kernels that parallelise over something else, e.g. attention heads).
+template <class T>
+void gemm_serial(bool transA, bool transB, std::size_t M, std::size_t N, std::size_t K, T alpha, const T* A,
+                 std::size_t lda, const T* B, std::size_t ldb, T beta, T* C, std::size_t ldc) {
+  scale_block(beta, M, N, C, ldc);
+  gemm_accumulate(transA, transB, M, N, K, alpha, A, lda, B, ldb, C, ldc);
+}
+
+// The tiling of C is a function of the shape only. It aims at >= `target` tiles so that 2..16 threads
+// balance, with tiles large enough that packing (about (m + n) K per tile, against 2 m n K flops) stays
+// small; with a deep K the fixed cost per tile vanishes and smaller tiles are fine.
+struct gemm_tiling {
+  std::size_t tile_m, tile_n, tiles_m, tiles_n;
+  std::size_t count() const { return tiles_m * tiles_n; }
+};
+
+inline gemm_tiling make_gemm_tiling(std::size_t M, std::size_t N, std::size_t K, std::size_t target = 16) {
+  const auto ceil_div = [](std::size_t a, std::size_t b) { return (a + b - 1) / b; };
+  const auto round_up = [&](std::size_t a, std::size_t b) { return ceil_div(a, b) * b; };
+  gemm_tiling t{M, N, 1, 1};
+  if (target <= 1 || M == 0 || N == 0) return t;
+  const bool deep = K >= 1024;
+  const std::size_t min_m = deep ? 32 : 64, min_n = deep ? 32 : 96;
+  t.tile_m = std::min(M, std::max(min_m, round_up(ceil_div(M, target), 16)));
+  t.tiles_m = ceil_div(M, t.tile_m);
+  if (t.tiles_m < target && N >= 2 * min_n) {
+    // Column tiles in multiples of 16 (Eigen's register blocks along N are 8, 16, 24 or 48 wide).
+    t.tile_n = std::min(N, std::max(min_n, round_up(ceil_div(N, ceil_div(target, t.tiles_m)), 16)));
+    t.tiles_n = ceil_div(N, t.tile_n);
+  }
+  return t;
+}
+
+// Work (multiply-adds) below which forking threads costs more than it gains.
+inline constexpr std::size_t parallel_gemm_madds = std::size_t(1) << 19;
+
+// The parallel driver: tile by tile, init(i0, m, j0, n, C_tile) prepares the tile (beta scaling, bias
+// broadcast) while it is hot in cache, then C_tile += alpha op(A) op(B) over the tile's rows and columns.
+template <class T, class Init>
+void gemm_tiled(bool transA, bool transB, std::size_t M, std::size_t N, std::size_t K, T alpha, const T* A,
+                std::size_t lda, const T* B, std::size_t ldb, T* C, std::size_t ldc, const Init& init) {
+  if (M == 0 || N == 0) return;
+  const gemm_tiling t = make_gemm_tiling(M, N, K);
+  const std::size_t tiles = t.count();
+#pragma omp parallel for schedule(static) if (tiles > 1 && M * N * K > parallel_gemm_madds)
+  for (std::size_t tile = 0; tile < tiles; ++tile) {
+    const std::size_t i0 = tile / t.tiles_n * t.tile_m, j0 = tile % t.tiles_n * t.tile_n;
+    const std::size_t m = std::min(t.tile_m, M - i0), n = std::min(t.tile_n, N - j0);
+    T* c = C + i0 * ldc + j0;
+    init(i0, m, j0, n, c);
+    gemm_accumulate(transA, transB, m, n, K, alpha, transA ? A + i0 : A + i0 * lda, lda,
+                    transB ? B + j0 * ldb : B + j0, ldb, c, ldc);
+  }
+}
+
+}  // namespace detail
+
+// Row-major C[M,N] = alpha * op(A) * op(B) + beta * C, op(X) = X or Xᵀ; op(A) is M x K, op(B) is K x N.
+// lda/ldb/ldc are the row strides of A, B, C as stored. beta == 0 ignores C's old content (NaN-safe).
+template <class T>
+void gemm(bool transA, bool transB, std::size_t M, std::size_t N, std::size_t K, T alpha, const T* A, std::size_t lda,
+          const T* B, std::size_t ldb, T beta, T* C, std::size_t ldc) {
+  detail::gemm_tiled(transA, transB, M, N, K, alpha, A, lda, B, ldb, C, ldc,
+                     [&](std::size_t, std::size_t m, std::size_t, std::size_t n, T* c) {
+                       detail::scale_block(beta, m, n, c, ldc);
+                     });
+}
+
+// `batch` independent products; product i reads A + i*strideA, B + i*strideB and writes C + i*strideC.
+template <class T>
+void gemm_batched(bool transA, bool transB, std::size_t M, std::size_t N, std::size_t K, T alpha, const T* A,
+                  std::size_t lda, const T* B, std::size_t ldb, T beta, T* C, std::size_t ldc, std::size_t batch,
+                  std::size_t strideA, std::size_t strideB, std::size_t strideC) {
+  if (M == 0 || N == 0) return;
+  // Tiles within a product only when the batch alone cannot feed the threads.
+  const detail::gemm_tiling t = detail::make_gemm_tiling(M, N, K, batch >= 16 ? 1 : (16 + batch - 1) / batch);
+  const std::size_t per_product = t.count(), tasks = batch * per_product;
+#pragma omp parallel for schedule(static) if (tasks > 1 && batch * M * N * K > detail::parallel_gemm_madds)
+  for (std::size_t task = 0; task < tasks; ++task) {
+    const std::size_t i = task / per_product, tile = task % per_product;
+    const std::size_t i0 = tile / t.tiles_n * t.tile_m, j0 = tile % t.tiles_n * t.tile_n;
+    const std::size_t m = std::min(t.tile_m, M - i0), n = std::min(t.tile_n, N - j0);
+    const T* a = A + i * strideA + (transA ? i0 : i0 * lda);
+    const T* b = B + i * strideB + (transB ? j0 * ldb : j0);
+    detail::gemm_serial(transA, transB, m, n, K, alpha, a, lda, b, ldb, beta, C + i * strideC + i0 * ldc + j0, ldc);
+  }
+}
+
+}  // namespace mae::cpu

@@ -1,0 +1,39 @@
+// A steady-state training step (forward, backward, AdamW) makes no heap allocation: the global allocator is
+// replaced in this test binary and counts every call.
+#include <doctest/doctest.h>
+
+#include <atomic>
+#include <cstdlib>
+#include <new>
+
+#include "support/tiny_model.hpp"
+
+namespace {
+std::atomic<long> allocations{0};
+}
+
+void* operator new(std::size_t n) {
+  allocations.fetch_add(1, std::memory_order_relaxed);
+  if (void* p = std::malloc(n ? n : 1)) return p;
+  throw std::bad_alloc();
+}
+void* operator new[](std::size_t n) { return operator new(n); }
+void operator delete(void* p) noexcept { std::free(p); }
+void operator delete[](void* p) noexcept { std::free(p); }
+void operator delete(void* p, std::size_t) noexcept { std::free(p); }
+void operator delete[](void* p, std::size_t) noexcept { std::free(p); }
+
+TEST_CASE("the second and later training steps allocate nothing, on the heap or in the tape's arenas") {
+  using namespace mae;
+  auto images = test::random_images(4, 1);
+  test::TinyModel model(1);
+  optim::Pretrainer<test::TinyModel> trainer(model, {});
+  trainer.step(test::image_var(images), 0, 1e-3);  // warm-up: arenas and the OpenMP pool are created here
+  trainer.step(test::image_var(images), 1, 1e-3);  // the arenas merge their chunks once, at the first reset
+  const auto arena_before = trainer.tape().backend_allocations();
+  const long before = allocations.load();
+  for (std::uint64_t it = 2; it < 6; ++it) trainer.step(test::image_var(images), it, 1e-3);
+  CHECK(allocations.load() - before == 0);
+  CHECK(trainer.tape().backend_allocations() == arena_before);
+  CHECK(trainer.tape().node_count() > 40);  // the steps did record a whole model
+}
