@@ -30,7 +30,7 @@ int run(const Options& o) {
   const auto& info = xfile.at("images");
   MAE_CHECK(info.shape.size() == 4 && info.shape[1] == std::int64_t(C) && info.shape[2] == std::int64_t(H) &&
                 info.shape[3] == std::int64_t(H),
-            o.images + ": tensor 'images' has shape " + mae::shape_text(info.shape) + ", preset " + o.preset +
+            o.images + ": tensor 'images' has shape " + mae::detail::shape_text(info.shape) + ", preset " + o.preset +
                 " needs (N," + std::to_string(C) + "," + std::to_string(H) + "," + std::to_string(H) + ")");
   const std::size_t n = static_cast<std::size_t>(info.shape[0]);
   auto images = xfile.read_f32("images");
@@ -40,7 +40,7 @@ int run(const Options& o) {
     auto nfile = mae::SafetensorsFile::from_file(o.noise);
     const auto& ninfo = nfile.at("noise");
     MAE_CHECK(ninfo.shape == std::vector<std::int64_t>({std::int64_t(n), std::int64_t(L)}),
-              o.noise + ": tensor 'noise' has shape " + mae::shape_text(ninfo.shape) + ", expected (" +
+              o.noise + ": tensor 'noise' has shape " + mae::detail::shape_text(ninfo.shape) + ", expected (" +
                   std::to_string(n) + "," + std::to_string(L) + ")");
     noise = nfile.read_f32("noise");
   }

@@ -1,15 +1,38 @@
 #pragma once
-// Umbrella header: everything a user of mae needs. Headers still being written are included only once
-// they exist, so the umbrella builds at every stage of the tree.
+// Umbrella header: the whole library on the CPU backend. (Thrust and CUDA backends: include
+// mae/backend/thrust.hpp or mae/backend/cuda.hpp as well.)
 #include "mae/version.hpp"
-#include "mae/core/error.hpp"
 
-#if __has_include("mae/core/shape.hpp")
+// core: shapes, tensors, expressions, RNG
+#include "mae/core/error.hpp"
 #include "mae/core/shape.hpp"
-#endif
-#if __has_include("mae/core/backend.hpp")
 #include "mae/core/backend.hpp"
-#endif
-#if __has_include("mae/core/tensor.hpp")
 #include "mae/core/tensor.hpp"
-#endif
+#include "mae/core/views.hpp"
+#include "mae/core/inline_tensor.hpp"
+#include "mae/core/expr.hpp"
+#include "mae/core/reduce.hpp"
+#include "mae/core/matmul.hpp"
+#include "mae/core/philox.hpp"
+#include "mae/core/masking.hpp"
+
+// autograd: tape and the differentiable op set
+#include "mae/autograd/tape.hpp"
+#include "mae/autograd/ops.hpp"
+
+// backends
+#include "mae/backend/cpu.hpp"
+
+// nn and models
+#include "mae/nn/block.hpp"
+#include "mae/models/config.hpp"
+#include "mae/models/mae.hpp"
+#include "mae/models/visualize.hpp"
+
+// optimisation and I/O
+#include "mae/optim/adamw.hpp"
+#include "mae/optim/pretrain.hpp"
+#include "mae/io/safetensors.hpp"
+#include "mae/io/checkpoint.hpp"
+#include "mae/io/idx.hpp"
+#include "mae/io/png.hpp"

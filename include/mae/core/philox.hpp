@@ -104,7 +104,9 @@ MAE_HD inline float normal_at(std::uint64_t seed, std::uint64_t stream, std::uin
 template <class T>
 void fill_uniform(T* out, std::size_t n, std::uint64_t seed, std::uint64_t stream) {
   const auto blocks = static_cast<std::ptrdiff_t>(n / 4 + (n % 4 != 0));
+#ifdef _OPENMP
 #pragma omp parallel for schedule(static) if (blocks > 8192)
+#endif
   for (std::ptrdiff_t b = 0; b < blocks; ++b) {
     const u32x4 w = philox_block(seed, stream, static_cast<std::uint64_t>(b));
     const std::size_t first = static_cast<std::size_t>(b) * 4;
@@ -119,7 +121,9 @@ void fill_normal(T* out, std::size_t n, std::uint64_t seed, std::uint64_t stream
                  T stddev = T(1)) {
   const auto blocks = static_cast<std::ptrdiff_t>(n / 4 + (n % 4 != 0));
   const double m = static_cast<double>(mean), s = static_cast<double>(stddev);
+#ifdef _OPENMP
 #pragma omp parallel for schedule(static) if (blocks > 2048)
+#endif
   for (std::ptrdiff_t b = 0; b < blocks; ++b) {
     const u32x4 w = philox_block(seed, stream, static_cast<std::uint64_t>(b));
     double z[4];

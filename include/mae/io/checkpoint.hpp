@@ -75,7 +75,7 @@ LoadReport load_weights(Model& model, const SafetensorsFile& file, LoadOptions o
     if (src.size() > 1) expected[0] /= static_cast<std::int64_t>(src.size());
     for (auto* s : src)
       if (s->shape != expected)
-        problems += "\n  " + s->name + ": expected shape " + shape_text(expected) + ", found " + shape_text(s->shape);
+        problems += "\n  " + s->name + ": expected shape " + detail::shape_text(expected) + ", found " + detail::shape_text(s->shape);
     plan.push_back({tensor.data(), std::move(src)});
   };
   model.visit_params([&](const std::string& name, auto& p) { check(name, p.value, false); });

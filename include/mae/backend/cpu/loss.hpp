@@ -121,7 +121,7 @@ T cross_entropy_forward(const T* logits, const std::int32_t* labels, T* probs_ou
                         std::size_t classes) {
   detail::check_labels("cross_entropy_forward", labels, rows, classes);
   const double total = detail::fixed_order_sum(rows, rows * classes > detail::parallel_elems, [&](std::size_t r) {
-    T row_max;
+    T row_max = 0;
     const T s = detail::softmax_row(logits + r * classes, probs_out + r * classes, classes, &row_max);
     // -log p[label] = log Σ exp(x - max) + max - x[label], exact where the softmax underflows.
     return double(std::log(s)) + double(row_max) - double(logits[r * classes + labels[r]]);

@@ -1,0 +1,48 @@
+// AdamW against a hand-computed step and against the PyTorch 1.13 equations over several steps.
+#include <doctest/doctest.h>
+
+#include "mae/backend/cpu/adamw.hpp"
+#include "test_kernels_support.hpp"
+
+using namespace kernel_test;
+
+TEST_CASE("adamw_step: one step worked by hand") {
+  // p = 1, g = 0.5, m = v = 0, lr = 0.1, wd = 0.01, betas (0.9, 0.999), eps 1e-8, step 1:
+  // p = 1 * (1 - 0.001) = 0.999; m = 0.1 * 0.5 = 0.05; v = 0.001 * 0.25 = 0.00025;
+  // step_size = 0.1 / (1 - 0.9) = 1; denom = sqrt(0.00025) / sqrt(0.001) + 1e-8 = 0.5 + 1e-8;
+  // p = 0.999 - 0.05 / 0.50000001 = 0.899000002 (to 1e-15: 0.05 / 0.50000001 = 0.0999999980000000399...).
+  double p = 1, g = 0.5, m = 0, v = 0;
+  mae::cpu::adamw_step(&p, &g, &m, &v, 1, 0.1, 0.9, 0.999, 1e-8, 0.01, 1);
+  CHECK(m == doctest::Approx(0.05).epsilon(1e-15));
+  CHECK(v == doctest::Approx(0.00025).epsilon(1e-15));
+  CHECK(p == doctest::Approx(0.999 - 0.0999999980000000399).epsilon(1e-15));
+}
+
+TEST_CASE("adamw_step follows torch.optim.AdamW over several steps (float64 and float32)") {
+  const std::size_t n = 1000;  // several blocks of the kernel, with a partial last one
+  Rng rng(221);
+  INFO("seed 221");
+  const double lr = 1.5e-4 * 4, b1 = 0.9, b2 = 0.95, eps = 1e-8, wd = 0.05;
+  vec p = rng.uniform(n), m(n, 0.0), v(n, 0.0), p_ref = p, m_ref = m, v_ref = v;
+  std::vector<float> pf(p.begin(), p.end()), mf(n, 0.0f), vf(n, 0.0f);
+  for (long step = 1; step <= 5; ++step) {
+    const vec g = rng.uniform(n, -0.1, 0.1);
+    const std::vector<float> gf(g.begin(), g.end());
+    // _single_tensor_adamw, line by line.
+    for (std::size_t i = 0; i < n; ++i) {
+      p_ref[i] *= 1 - lr * wd;
+      m_ref[i] = m_ref[i] * b1 + g[i] * (1 - b1);
+      v_ref[i] = v_ref[i] * b2 + (1 - b2) * g[i] * g[i];
+      const double step_size = lr / (1 - std::pow(b1, double(step)));
+      const double denom = std::sqrt(v_ref[i]) / std::sqrt(1 - std::pow(b2, double(step))) + eps;
+      p_ref[i] += -step_size * (m_ref[i] / denom);
+    }
+    mae::cpu::adamw_step(p.data(), g.data(), m.data(), v.data(), n, lr, b1, b2, eps, wd, step);
+    mae::cpu::adamw_step(pf.data(), gf.data(), mf.data(), vf.data(), n, lr, b1, b2, eps, wd, step);
+  }
+  check_close(p, p_ref, 1e-14, 1e-16, "adamw param");
+  check_close(m, m_ref, 1e-14, 1e-18, "adamw m");
+  check_close(v, v_ref, 1e-14, 1e-20, "adamw v");
+  check_close(vec(pf.begin(), pf.end()), p_ref, 1e-6, 1e-7, "adamw float param");
+  CHECK_THROWS_AS(mae::cpu::adamw_step(p.data(), p.data(), m.data(), v.data(), n, lr, b1, b2, eps, wd, 0), mae::error);
+}
