@@ -10,6 +10,8 @@ using namespace mae;
 using test::TinyModel;
 
 namespace {
+struct other_name { static constexpr std::string_view value = "test-other"; };
+
 std::string temp(const char* name) { return (std::filesystem::temp_directory_path() / name).string(); }
 
 // Writes the model's weights under HuggingFace names (q/k/v split), optionally without the decoder.
@@ -79,7 +81,6 @@ TEST_CASE("an encoder-only file loads the encoder and reports the missing decode
 }
 
 TEST_CASE("a checkpoint of another preset is refused with every mismatched tensor named") {
-  struct other_name { static constexpr std::string_view value = "test-other"; };
   using Other = MaskedAutoencoder<MaePreset<MaeConfig<12, 4, 2, 24, 2, 2, 8, 1, 2>, other_name>>;
   Other other(1);
   const auto path = temp("mae_ckpt_other.safetensors");
@@ -93,8 +94,8 @@ TEST_CASE("a checkpoint of another preset is refused with every mismatched tenso
     const std::string msg = e.what();
     CHECK(msg.find("does not fit preset 'test-tiny'") != std::string::npos);
     CHECK(msg.find("the file says preset 'test-other'") != std::string::npos);
-    CHECK(msg.find("blocks.0.attn.qkv.weight: expected shape (48,16), found (72,24)") != std::string::npos);
-    CHECK(msg.find("cls_token: expected shape (1,1,16), found (1,1,24)") != std::string::npos);
+    CHECK(msg.find("blocks.0.attn.qkv.weight: expected shape (48, 16), found (72, 24)") != std::string::npos);
+    CHECK(msg.find("cls_token: expected shape (1, 1, 16), found (1, 1, 24)") != std::string::npos);
   }
   CHECK(test::flat_params(m) == before);  // validated before anything was written
   std::filesystem::remove(path);

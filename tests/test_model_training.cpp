@@ -92,7 +92,8 @@ TEST_CASE("gradient accumulation: two half batches with accum_iter 2 equal one f
   // Both halves remove the same number of patches, so the mean of the halves' losses is the full batch's loss.
   for (std::size_t i = 0; i < of.slots().size(); ++i)
     for (std::size_t k = 0; k < of.slots()[i].size; ++k)
-      REQUIRE(std::abs(of.slots()[i].grad[k] - oa.slots()[i].grad[k]) <= 1e-5f * (1 + std::abs(of.slots()[i].grad[k])));
+      { INFO(of.slots()[i].name << "[" << k << "] " << of.slots()[i].grad[k] << " vs " << oa.slots()[i].grad[k]);
+        REQUIRE(std::abs(of.slots()[i].grad[k] - oa.slots()[i].grad[k]) <= 1e-5f * (1 + std::abs(of.slots()[i].grad[k]))); }
 }
 
 TEST_CASE("a non-finite loss stops training and names the iteration and the first bad op") {

@@ -4,6 +4,7 @@
 // Written atomically (temp file, fsync, rename): a crash mid-save leaves the previous file intact.
 // Loading accepts official or HuggingFace names and encoder-only files, validates every tensor before
 // touching the model, and names each tensor that does not fit.
+#include <charconv>
 #include <map>
 #include <span>
 #include <string>
@@ -114,10 +115,21 @@ void save_checkpoint(const std::string& path, Model& model, const Optimizer* opt
     }
   w.set_metadata("preset", std::string(Model::config::name));
   w.set_metadata("step", std::to_string(step));
+  w.set_metadata("mask_seed", std::to_string(model.mask_seed));
   if (optimizer) w.set_metadata("optimizer_steps", std::to_string(optimizer->steps()));
   for (auto& [k, v] : extra) w.set_metadata(k, v);
   w.write(path);
 }
+
+namespace detail {
+inline std::uint64_t parse_count(const std::string& text, const char* key, const std::string& path) {
+  std::uint64_t v = 0;
+  auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), v);
+  MAE_CHECK(ec == std::errc() && end == text.data() + text.size() && !text.empty(),
+            "load_checkpoint: " + path + ": metadata '" + key + "' is not a non-negative integer: '" + text + "'");
+  return v;
+}
+}  // namespace detail
 
 // Loads weights (official names; decoder required) and, when given, the optimizer moments; returns the metadata.
 template <class Model, class Optimizer>
@@ -132,13 +144,18 @@ std::map<std::string, std::string> load_checkpoint(const std::string& path, Mode
       }
     MAE_CHECK(file.metadata().count("optimizer_steps"), "load_checkpoint: " + path + " has no optimizer_steps");
   }
+  std::uint64_t mask_seed = model.mask_seed;
+  if (auto it = file.metadata().find("mask_seed"); it != file.metadata().end()) mask_seed = detail::parse_count(it->second, "mask_seed", path);
+  long optimizer_steps = 0;
+  if (optimizer) optimizer_steps = static_cast<long>(detail::parse_count(file.metadata().at("optimizer_steps"), "optimizer_steps", path));
   load_weights(model, file, LoadOptions{.require_decoder = true});
+  model.mask_seed = mask_seed;  // the masks of the iterations still to come
   if (optimizer) {
     for (auto& s : optimizer->slots()) {
       file.read_f32_into("optimizer.exp_avg." + s.name, std::span<float>(s.exp_avg.data(), s.size));
       file.read_f32_into("optimizer.exp_avg_sq." + s.name, std::span<float>(s.exp_avg_sq.data(), s.size));
     }
-    optimizer->set_steps(std::stol(file.metadata().at("optimizer_steps")));
+    optimizer->set_steps(optimizer_steps);
   }
   return file.metadata();
 }

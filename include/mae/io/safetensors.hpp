@@ -64,6 +64,52 @@ inline std::string offsets_text(const TensorInfo& t) {
   return "[" + std::to_string(t.begin) + ", " + std::to_string(t.end) + "]";
 }
 
+// `s` as a JSON string literal. Throws on invalid UTF-8 (RFC 3629), which readers reject.
+inline std::string json_quote(std::string_view s, const std::string& what) {
+  std::string out = "\"";
+  for (std::size_t i = 0; i < s.size();) {
+    const auto c = static_cast<unsigned char>(s[i]);
+    if (c < 0x80) {
+      if (c == '"' || c == '\\') {
+        out += '\\';
+        out += static_cast<char>(c);
+      } else if (c < 0x20) {
+        static constexpr char hex[] = "0123456789abcdef";
+        out += "\\u00";
+        out += hex[c >> 4];
+        out += hex[c & 15];
+      } else {
+        out += static_cast<char>(c);
+      }
+      ++i;
+      continue;
+    }
+    // A multi-byte sequence: its length and the range allowed for its second byte.
+    std::size_t n = 0;
+    unsigned char lo = 0x80, hi = 0xBF;
+    if (c >= 0xC2 && c <= 0xDF) {
+      n = 2;
+    } else if (c >= 0xE0 && c <= 0xEF) {
+      n = 3;
+      if (c == 0xE0) lo = 0xA0;  // overlong
+      if (c == 0xED) hi = 0x9F;  // surrogates
+    } else if (c >= 0xF0 && c <= 0xF4) {
+      n = 4;
+      if (c == 0xF0) lo = 0x90;  // overlong
+      if (c == 0xF4) hi = 0x8F;  // beyond U+10FFFF
+    }
+    bool ok = n != 0 && i + n <= s.size();
+    for (std::size_t k = 1; ok && k < n; ++k) {
+      const auto b = static_cast<unsigned char>(s[i + k]);
+      ok = k == 1 ? (b >= lo && b <= hi) : (b >= 0x80 && b <= 0xBF);
+    }
+    if (!ok) throw error(what + " is not valid UTF-8 (at byte " + std::to_string(i) + ")");
+    out.append(s.substr(i, n));
+    i += n;
+  }
+  return out + "\"";
+}
+
 inline float f16_to_f32(std::uint16_t h) {
   const std::uint32_t sign = std::uint32_t{h & 0x8000u} << 16;
   const std::uint32_t exp = (h >> 10) & 0x1fu, mant = h & 0x3ffu;
@@ -512,19 +558,25 @@ class SafetensorsWriter {
   }
 
  private:
+  // Written by hand rather than with nlohmann's serializer: it saves a second JSON instantiation
+  // (about a second of compile time) in every TU that saves tensors.
   std::string padded_header() const {
-    nlohmann::ordered_json h = nlohmann::ordered_json::object();
-    auto& meta = h["__metadata__"] = nlohmann::ordered_json::object();
-    for (const auto& [k, v] : metadata_) meta[k] = v;
-    for (const TensorInfo& t : tensors_)
-      h[t.name] = {{"dtype", t.dtype}, {"shape", t.shape}, {"data_offsets", {t.begin, t.end}}};
-    std::string s;
-    try {
-      s = h.dump();
-    } catch (const nlohmann::json::exception& e) {
-      throw error(std::string("SafetensorsWriter: a tensor name or metadata string is not valid "
-                              "UTF-8: ") + e.what());
+    using detail::json_quote;
+    std::string s = "{\"__metadata__\":{";
+    for (std::size_t i = 0; i < metadata_.size(); ++i) {
+      const auto& [k, v] = metadata_[i];
+      s += (i ? "," : "") + json_quote(k, "SafetensorsWriter: metadata key") + ":" +
+           json_quote(v, "SafetensorsWriter: metadata value of '" + k + "'");
     }
+    s += "}";
+    for (const TensorInfo& t : tensors_) {
+      s += "," + json_quote(t.name, "SafetensorsWriter: tensor name '" + t.name + "'") +
+           ":{\"dtype\":\"" + t.dtype + "\",\"shape\":[";
+      for (std::size_t i = 0; i < t.shape.size(); ++i)
+        s += (i ? "," : "") + std::to_string(t.shape[i]);
+      s += "],\"data_offsets\":[" + std::to_string(t.begin) + "," + std::to_string(t.end) + "]}";
+    }
+    s += "}";
     s.append((8 - s.size() % 8) % 8, ' ');
     return s;
   }
