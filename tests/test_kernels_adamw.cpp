@@ -46,3 +46,31 @@ TEST_CASE("adamw_step follows torch.optim.AdamW over several steps (float64 and 
   check_close(vec(pf.begin(), pf.end()), p_ref, 1e-6, 1e-7, "adamw float param");
   CHECK_THROWS_AS(mae::cpu::adamw_step(p.data(), p.data(), m.data(), v.data(), n, lr, b1, b2, eps, wd, 0), mae::error);
 }
+
+TEST_CASE("adamw_step in float is bit-identical to torch.optim.AdamW (PyTorch 1.13, foreach=False)") {
+  // Generated with /usr/bin/python3 (Debian python3-torch 1.13):
+  //   torch.manual_seed(3); p0 = torch.randn(12); grads = [torch.randn(12) * 0.01 for _ in range(3)]
+  //   AdamW([p], lr=6e-4, betas=(0.9, 0.95), eps=1e-8, weight_decay=0.05, foreach=False), three steps;
+  //   values printed with float.hex().
+  std::vector<float> p = {0x1.9b47p-1f,    0x1.660f0cp-3f,  0x1.6c744cp-4f, -0x1.3a394p-1f,
+                          0x1.7a539ep-5f,  -0x1.5e463cp+0f, 0x1.59985p-2f,  0x1.02d87ep+0f,
+                          -0x1.6f67eap+0f, 0x1.f471fp-1f,   0x1.0b4a22p-1f, 0x1.3ce81cp+0f};
+  const std::vector<float> grads[3] = {
+      {-0x1.1b52e4p-7f, 0x1.87da9cp-9f, 0x1.12bd38p-8f, -0x1.a2aaa8p-11f, 0x1.2f90fap-7f, 0x1.0b47fep-7f,
+       0x1.4486eep-8f, -0x1.aebf42p-10f, -0x1.bc4f2ep-8f, -0x1.5b0c5ep-7f, 0x1.ea02aep-8f, 0x1.39276p-9f},
+      {-0x1.00ffe4p-8f, 0x1.8e3c5cp-10f, -0x1.83e2bcp-7f, 0x1.5e32dap-8f, -0x1.db789cp-7f, -0x1.9c777p-8f,
+       0x1.94ca38p-10f, -0x1.450bbp-9f, 0x1.2934dep-8f, 0x1.fb2318p-14f, 0x1.b7c218p-7f, 0x1.df11c2p-7f},
+      {0x1.1dd7acp-8f, 0x1.4d4148p-7f, -0x1.67393cp-6f, 0x1.164e5ap-9f, -0x1.33dab4p-7f, -0x1.a81ed8p-9f,
+       -0x1.599b8ep-7f, 0x1.0def1p-7f, -0x1.59685ap-8f, 0x1.09a89ep-7f, -0x1.07a61ep-7f, -0x1.5815c4p-7f}};
+  const std::vector<float> torch_p3 = {0x1.9bf304p-1f,  0x1.62a36cp-3f,  0x1.6ce89p-4f,  -0x1.3a4b28p-1f,
+                                       0x1.7913bap-5f,  -0x1.5e6312p+0f, 0x1.58958p-2f,  0x1.03137ap+0f,
+                                       -0x1.6f211cp+0f, 0x1.f4eb1cp-1f,  0x1.0a8bdap-1f, 0x1.3c9276p+0f};
+  std::vector<float> m(p.size(), 0.0f), v(p.size(), 0.0f);
+  for (long step = 1; step <= 3; ++step)
+    mae::cpu::adamw_step(p.data(), grads[step - 1].data(), m.data(), v.data(), p.size(), 6e-4, 0.9, 0.95, 1e-8, 0.05,
+                         step);
+  for (std::size_t i = 0; i < p.size(); ++i) {
+    INFO("element " << i << ": " << p[i] << " vs torch " << torch_p3[i]);
+    CHECK(p[i] == torch_p3[i]);
+  }
+}

@@ -72,8 +72,7 @@ TEST_CASE("attention_backward gradcheck on qkv, accumulating, incl. more (batch,
     CHECK(scratch_elems >= std::min<std::size_t>(s.B * s.H, 64) * s.N * s.N);
     vec scratch(scratch_elems);
     mae::cpu::attention_forward(qkv.data(), out.data(), probs.data(), s.B, s.N, s.H, s.hd);
-    mae::cpu::attention_backward(qkv.data(), probs.data(), R.data(), dqkv.data(), s.B, s.N, s.H, s.hd,
-                                 scratch.data());
+    mae::cpu::attention_backward(qkv.data(), probs.data(), R.data(), dqkv.data(), s.B, s.N, s.H, s.hd, scratch.data());
     gradcheck("attention dqkv", qkv, added(dqkv, dqkv0), [&] {
       mae::cpu::attention_forward(qkv.data(), out.data(), probs.data(), s.B, s.N, s.H, s.hd);
       return dot(R, out);

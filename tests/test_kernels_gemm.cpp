@@ -31,7 +31,7 @@ vec naive_gemm(bool ta, bool tb, const Case& s, double alpha, const vec& A, std:
 }  // namespace
 
 TEST_CASE("gemm matches naive loops for all transposes, odd sizes and strides") {
-  const Case cases[] = {{1, 1, 1},   {7, 13, 5},   {13, 7, 11},  {16, 16, 16}, {37, 53, 29},
+  const Case cases[] = {{1, 1, 1},      {7, 13, 5},      {13, 7, 11},    {16, 16, 16}, {37, 53, 29},
                         {150, 97, 300}, {70, 200, 1500}, {200, 230, 40}, {5, 3, 0}};
   const double alphas[] = {1.0, -0.75};
   const double betas[] = {0.0, 1.0, 0.5};
@@ -42,8 +42,8 @@ TEST_CASE("gemm matches naive loops for all transposes, odd sizes and strides") 
         for (double beta : betas) {
           const bool ta = t & 1, tb = t & 2;
           Rng rng(++seed);
-          INFO("seed " << seed << " M " << s.M << " N " << s.N << " K " << s.K << " transA " << ta << " transB "
-                       << tb << " alpha " << alpha << " beta " << beta);
+          INFO("seed " << seed << " M " << s.M << " N " << s.N << " K " << s.K << " transA " << ta << " transB " << tb
+                       << " alpha " << alpha << " beta " << beta);
           // Stored shapes, each row padded by 3 elements to exercise the leading dimensions.
           const std::size_t a_rows = ta ? s.K : s.M, a_cols = ta ? s.M : s.K;
           const std::size_t b_rows = tb ? s.N : s.K, b_cols = tb ? s.K : s.N;
@@ -73,8 +73,8 @@ TEST_CASE("gemm in float agrees with the double result") {
   const auto A = rng.uniform_as<float>(M * K), B = rng.uniform_as<float>(K * N);
   std::vector<float> C(M * N);
   mae::cpu::gemm(false, false, M, N, K, 1.0f, A.data(), K, B.data(), N, 0.0f, C.data(), N);
-  const vec expected = naive_gemm(false, false, {M, N, K}, 1.0, vec(A.begin(), A.end()), K, vec(B.begin(), B.end()),
-                                  N, 0.0, vec(M * N), N);
+  const vec expected = naive_gemm(false, false, {M, N, K}, 1.0, vec(A.begin(), A.end()), K, vec(B.begin(), B.end()), N,
+                                  0.0, vec(M * N), N);
   check_close(vec(C.begin(), C.end()), expected, 1e-4, 1e-4, "float gemm");
 }
 
@@ -91,8 +91,8 @@ TEST_CASE("gemm_batched equals one gemm per product") {
         const std::size_t sa = s.M * s.K + 2, sb = s.K * s.N + 5, sc = s.M * s.N + 1;  // gaps between products
         const vec A = rng.uniform(batch * sa), B = rng.uniform(batch * sb);
         vec C = rng.uniform(batch * sc), C_ref = C;
-        mae::cpu::gemm_batched(ta, tb, s.M, s.N, s.K, 0.5, A.data(), lda, B.data(), ldb, 2.0, C.data(), s.N, batch,
-                               sa, sb, sc);
+        mae::cpu::gemm_batched(ta, tb, s.M, s.N, s.K, 0.5, A.data(), lda, B.data(), ldb, 2.0, C.data(), s.N, batch, sa,
+                               sb, sc);
         for (std::size_t i = 0; i < batch; ++i)
           mae::cpu::gemm(ta, tb, s.M, s.N, s.K, 0.5, A.data() + i * sa, lda, B.data() + i * sb, ldb, 2.0,
                          C_ref.data() + i * sc, s.N);
@@ -101,7 +101,8 @@ TEST_CASE("gemm_batched equals one gemm per product") {
 }
 
 TEST_CASE("the GEMM tiling depends on the shape only and covers C") {
-  for (const Case s : {Case{6272, 384, 128}, Case{384, 128, 6272}, Case{64, 64, 6400}, Case{1, 1, 1}, Case{7, 500, 3}}) {
+  for (const Case s :
+       {Case{6272, 384, 128}, Case{384, 128, 6272}, Case{64, 64, 6400}, Case{1, 1, 1}, Case{7, 500, 3}}) {
     const auto t = mae::cpu::detail::make_gemm_tiling(s.M, s.N, s.K);
     INFO("M " << s.M << " N " << s.N << " K " << s.K << ": tiles " << t.tiles_m << " x " << t.tiles_n << " of "
               << t.tile_m << " x " << t.tile_n);

@@ -51,8 +51,8 @@ TEST_CASE("masked_mse_forward matches MAE's loss (norm_pix on/off) and returns t
       const double eps = 1e-6;
       vec tn(pred.size()), tn_ref(pred.size());
       const double expected = naive_masked_mse(s, pred, target, mask, norm_pix, eps, tn_ref);
-      const double loss =
-          mae::cpu::masked_mse_forward(pred.data(), target.data(), mask.data(), tn.data(), s.B, s.L, s.P, norm_pix, eps);
+      const double loss = mae::cpu::masked_mse_forward(pred.data(), target.data(), mask.data(), tn.data(), s.B, s.L,
+                                                       s.P, norm_pix, eps);
       CHECK(loss == doctest::Approx(expected).epsilon(1e-12));
       check_close(tn, tn_ref, 1e-12, 1e-12, "normalized target");
     }
@@ -70,8 +70,8 @@ TEST_CASE("masked_mse_backward gradcheck on pred, accumulating and scaled by dlo
     mae::cpu::masked_mse_forward(pred.data(), target.data(), mask.data(), tn.data(), s.B, s.L, s.P, true, eps);
     mae::cpu::masked_mse_backward(pred.data(), tn.data(), mask.data(), dloss, dpred.data(), s.B, s.L, s.P);
     gradcheck("masked_mse dpred", pred, added(dpred, dpred0), [&] {
-      return dloss * mae::cpu::masked_mse_forward(pred.data(), target.data(), mask.data(), tn.data(), s.B, s.L, s.P,
-                                                  true, eps);
+      return dloss *
+             mae::cpu::masked_mse_forward(pred.data(), target.data(), mask.data(), tn.data(), s.B, s.L, s.P, true, eps);
     });
   }
 }
@@ -104,10 +104,12 @@ TEST_CASE("l1_forward/backward with and without a mask") {
       const double* m = masked ? mask.data() : nullptr;
       double num = 0, den = 0;
       for (std::size_t r = 0; r < s.rows; ++r) {
-        for (std::size_t p = 0; p < s.P; ++p) num += (masked ? mask[r] : 1.0) * std::abs(pred[r * s.P + p] - target[r * s.P + p]);
+        for (std::size_t p = 0; p < s.P; ++p)
+          num += (masked ? mask[r] : 1.0) * std::abs(pred[r * s.P + p] - target[r * s.P + p]);
         den += (masked ? mask[r] : 1.0) * double(s.P);
       }
-      CHECK(mae::cpu::l1_forward(pred.data(), target.data(), m, s.rows, s.P) == doctest::Approx(num / den).epsilon(1e-12));
+      CHECK(mae::cpu::l1_forward(pred.data(), target.data(), m, s.rows, s.P) ==
+            doctest::Approx(num / den).epsilon(1e-12));
 
       const vec dpred0 = rng.uniform(pred.size());
       vec dpred = dpred0;

@@ -6,6 +6,7 @@
 // expression is built. Mixing backends or element types does not compile.
 //
 // An Expr refers to its tensors: evaluate it in the statement that builds it, or while they live.
+#include <algorithm>
 #include <cmath>
 #include <cstddef>
 #include <tuple>
@@ -310,8 +311,8 @@ void assign(D&& dst, const E& e) {
   static_assert(!std::is_const_v<T>, "assign: the destination is read-only");
   static_assert(host_backend<typename V::backend>, "assign: this backend's memory is not host-accessible");
   constexpr std::size_t R = detail::loop_rank<V::rank>;
-  const auto dims = detail::loop_extents(v.dims(), 1);
-  const auto strides = detail::loop_extents(v.strides(), 1);
+  const auto dims = detail::loop_extents(v.dims());
+  const auto strides = detail::loop_extents(v.strides());
   if constexpr (std::is_arithmetic_v<E>) {
     detail::evaluate(v.data(), dims, strides, detail::bound_scalar<T>{static_cast<T>(e)});
   } else {

@@ -26,9 +26,10 @@ using index_t = std::array<std::size_t, R>;
 template <std::size_t R>
 inline constexpr std::size_t loop_rank = R == 0 ? 1 : R;
 
+// Dims or strides as the loop sees them: a rank-0 array becomes {1}.
 template <std::size_t R>
-constexpr index_t<loop_rank<R>> loop_extents(const index_t<R>& e, std::size_t rank0_value) {
-  if constexpr (R == 0) return {rank0_value};
+constexpr index_t<loop_rank<R>> loop_extents(const index_t<R>& e) {
+  if constexpr (R == 0) return {1};
   else return e;
 }
 

@@ -54,7 +54,7 @@ class TensorView {
   }
 
   void fill(std::remove_const_t<T> v) const requires(!std::is_const_v<T> && host_backend<B>) {
-    detail::evaluate(data_, detail::loop_extents(dims_, 1), detail::loop_extents(strides_, 1),
+    detail::evaluate(data_, detail::loop_extents(dims_), detail::loop_extents(strides_),
                      detail::bound_scalar<T>{v});
   }
 
@@ -67,7 +67,7 @@ class TensorView {
     MAE_CHECK(src.dims() == dims_,
               "copy_from: shapes " + to_string(dims_) + " and " + to_string(src.dims()) + " differ");
     constexpr std::size_t R = detail::loop_rank<rank>;
-    detail::evaluate(data_, detail::loop_extents(dims_, 1), detail::loop_extents(strides_, 1),
+    detail::evaluate(data_, detail::loop_extents(dims_), detail::loop_extents(strides_),
                      detail::bind_strided<R>(src.data(), src.dims(), src.strides()));
   }
 

@@ -130,10 +130,10 @@ inline IdxArray decode_idx(std::span<const std::byte> file, const std::string& s
     if (total > max_bytes)
       fail("dimensions " + detail::dims_text(out.dims) + "... exceed the limit of 2^31 - 1 bytes");
   }
-  // Grow with the data actually present, so a lying header cannot make us allocate 2 GiB up front.
+  // Grow (doubling) with the data actually present: a lying header cannot make us allocate 2 GiB.
   std::size_t got = 0;
   while (got < total) {
-    const std::size_t chunk = std::min(total - got, std::size_t{16} << 20);
+    const std::size_t chunk = std::min(total - got, std::max(got, std::size_t{1} << 16));
     out.data.resize(got + chunk);
     const std::size_t k = in.read(out.data.data() + got, chunk);
     got += k;

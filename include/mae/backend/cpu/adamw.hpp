@@ -1,11 +1,9 @@
 #pragma once
 // AdamW, one tensor, in exactly the order of PyTorch 1.13's torch.optim.AdamW (single-tensor path):
 //   param *= 1 - lr*wd;  m = m*b1 + (1-b1) g;  v = v*b2 + (1-b2) g²;
-//   param += -(lr / (1 - b1^step)) * m / (sqrt(v) / sqrt(1 - b2^step) + eps).
+//   param += (-(lr / (1 - b1^step)) * m) / (sqrt(v) / sqrt(1 - b2^step) + eps)   (addcdiv: self + value*t1/t2).
 // The hyperparameters are doubles (Python floats) and the scalar factors are computed in double, then rounded
 // to T once, as PyTorch does: pass them as double to match it bit for bit in float.
-#include <Eigen/Core>
-
 #include <algorithm>
 #include <cmath>
 #include <cstddef>
@@ -26,8 +24,9 @@ void adamw_step(T* param, const T* grad, T* m, T* v, std::size_t n, double lr, d
   const T neg_step_size = T(-(lr / (1.0 - std::pow(beta1, double(step)))));
   const T bias_correction2_sqrt = T(std::sqrt(1.0 - std::pow(beta2, double(step))));
   const T eps_t = T(eps);
-  // Blocks of `block` elements: std::sqrt does not vectorize under -fmath-errno (the default), so the
-  // square roots of a block go through Eigen's packet sqrt (correctly rounded, as std::sqrt).
+  // Roundings as PyTorch's CPU kernels: add_(g, alpha) and addcmul_ are fused multiply-adds (explicit std::fma
+  // here), mul_ and addcdiv_ are not (kept in separate statements or loops, so -ffp-contract cannot fuse them).
+  // Blocks of `block` elements, so that the square roots (detail::sqrt_n) run vectorized on L1-resident data.
   constexpr std::size_t block = 256;
   const std::size_t blocks = (n + block - 1) / block;
 #pragma omp parallel for if (n > detail::parallel_elems)
@@ -41,13 +40,12 @@ void adamw_step(T* param, const T* grad, T* m, T* v, std::size_t n, double lr, d
 #pragma omp simd
     for (std::size_t i = 0; i < len; ++i) {
       p[i] *= decay;
-      mb[i] = mb[i] * b1 + one_minus_b1 * g[i];
-      vb[i] = vb[i] * b2 + one_minus_b2 * g[i] * g[i];
+      mb[i] = std::fma(g[i], one_minus_b1, mb[i] * b1);
+      vb[i] = std::fma(one_minus_b2 * g[i], g[i], vb[i] * b2);
     }
-    Eigen::Map<Eigen::Array<T, Eigen::Dynamic, 1>>(root, Eigen::Index(len)) =
-        Eigen::Map<const Eigen::Array<T, Eigen::Dynamic, 1>>(vb, Eigen::Index(len)).sqrt();
+    detail::sqrt_n(vb, root, len);
 #pragma omp simd
-    for (std::size_t i = 0; i < len; ++i) p[i] += neg_step_size * (mb[i] / (root[i] / bias_correction2_sqrt + eps_t));
+    for (std::size_t i = 0; i < len; ++i) p[i] += neg_step_size * mb[i] / (root[i] / bias_correction2_sqrt + eps_t);
   }
 }
 

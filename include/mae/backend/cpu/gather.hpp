@@ -37,8 +37,8 @@ void gather_tokens(const T* x, const std::int32_t* idx, T* y, std::size_t B, std
 // dx[b, idx[b*Nout + k], :] += dy[b, k, :]. Indices may repeat: each batch row is summed serially in k order
 // by one thread (parallel over b only), so repeated indices stay correct and deterministic.
 template <class T>
-void scatter_add_tokens(const T* dy, const std::int32_t* idx, T* dx, std::size_t B, std::size_t Nin,
-                        std::size_t Nout, std::size_t D) {
+void scatter_add_tokens(const T* dy, const std::int32_t* idx, T* dx, std::size_t B, std::size_t Nin, std::size_t Nout,
+                        std::size_t D) {
   detail::check_token_indices("scatter_add_tokens", idx, B, Nout, Nin);
 #pragma omp parallel for if (B > 1 && B * Nout * D > detail::parallel_elems)
   for (std::size_t b = 0; b < B; ++b)

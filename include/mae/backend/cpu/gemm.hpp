@@ -7,7 +7,6 @@
 // blocking computed for that tile, and tiles run in parallel: results are bit-identical for any thread
 // count, and packing uses a per-thread buffer that grows on first use only (no steady-state allocation).
 #include <Eigen/Core>
-
 #include <algorithm>
 #include <cstddef>
 #include <vector>
@@ -56,8 +55,7 @@ void gemm_accumulate_eigen(Eigen::Index M, Eigen::Index N, Eigen::Index K, T alp
   T* buffer = packing_buffer<T>(size_a + static_cast<std::size_t>(kc * nc));
   tile_blocking<T> blocking(kc, mc, nc, buffer, buffer + size_a);
   Eigen::internal::general_matrix_matrix_product<Eigen::Index, T, OrderA, false, T, OrderB, false, Eigen::RowMajor,
-                                                 1>::run(M, N, K, A, lda, B, ldb, C, 1, ldc, alpha, blocking,
-                                                         nullptr);
+                                                 1>::run(M, N, K, A, lda, B, ldb, C, 1, ldc, alpha, blocking, nullptr);
 }
 
 // Below this many multiply-adds, packing costs more than it saves: plain loops (i, k, j order keeps the
@@ -65,8 +63,8 @@ void gemm_accumulate_eigen(Eigen::Index M, Eigen::Index N, Eigen::Index K, T alp
 inline constexpr std::size_t small_gemm_madds = 16 * 16 * 16;
 
 template <class T>
-void gemm_accumulate_small(bool transA, bool transB, std::size_t M, std::size_t N, std::size_t K, T alpha,
-                           const T* A, std::size_t lda, const T* B, std::size_t ldb, T* C, std::size_t ldc) {
+void gemm_accumulate_small(bool transA, bool transB, std::size_t M, std::size_t N, std::size_t K, T alpha, const T* A,
+                           std::size_t lda, const T* B, std::size_t ldb, T* C, std::size_t ldc) {
   for (std::size_t i = 0; i < M; ++i) {
     T* c = C + i * ldc;
     for (std::size_t k = 0; k < K; ++k) {
@@ -171,8 +169,8 @@ void gemm_tiled(bool transA, bool transB, std::size_t M, std::size_t N, std::siz
     const std::size_t m = std::min(t.tile_m, M - i0), n = std::min(t.tile_n, N - j0);
     T* c = C + i0 * ldc + j0;
     init(i0, m, j0, n, c);
-    gemm_accumulate(transA, transB, m, n, K, alpha, transA ? A + i0 : A + i0 * lda, lda,
-                    transB ? B + j0 * ldb : B + j0, ldb, c, ldc);
+    gemm_accumulate(transA, transB, m, n, K, alpha, transA ? A + i0 : A + i0 * lda, lda, transB ? B + j0 * ldb : B + j0,
+                    ldb, c, ldc);
   }
 }
 
@@ -183,10 +181,9 @@ void gemm_tiled(bool transA, bool transB, std::size_t M, std::size_t N, std::siz
 template <class T>
 void gemm(bool transA, bool transB, std::size_t M, std::size_t N, std::size_t K, T alpha, const T* A, std::size_t lda,
           const T* B, std::size_t ldb, T beta, T* C, std::size_t ldc) {
-  detail::gemm_tiled(transA, transB, M, N, K, alpha, A, lda, B, ldb, C, ldc,
-                     [&](std::size_t, std::size_t m, std::size_t, std::size_t n, T* c) {
-                       detail::scale_block(beta, m, n, c, ldc);
-                     });
+  detail::gemm_tiled(
+      transA, transB, M, N, K, alpha, A, lda, B, ldb, C, ldc,
+      [&](std::size_t, std::size_t m, std::size_t, std::size_t n, T* c) { detail::scale_block(beta, m, n, c, ldc); });
 }
 
 // `batch` independent products; product i reads A + i*strideA, B + i*strideB and writes C + i*strideC.

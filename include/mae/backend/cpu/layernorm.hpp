@@ -11,8 +11,8 @@ namespace mae::cpu {
 
 // y = (x - mean) * rstd * w + b row by row; mean[rows] and rstd[rows] receive the statistics.
 template <class T>
-void layernorm_forward(const T* x, const T* w, const T* b, T* y, T* mean, T* rstd, std::size_t rows,
-                       std::size_t cols, T eps) {
+void layernorm_forward(const T* x, const T* w, const T* b, T* y, T* mean, T* rstd, std::size_t rows, std::size_t cols,
+                       T eps) {
 #pragma omp parallel for if (rows * cols > detail::parallel_elems)
   for (std::size_t r = 0; r < rows; ++r) {
     const T* xr = x + r * cols;
@@ -61,8 +61,7 @@ void layernorm_backward(const T* x, const T* w, const T* mean, const T* rstd, co
         const T mean_g = detail::combine(sum_g) / T(cols);
         const T mean_gx = detail::combine(sum_gx) * rs / T(cols);
 #pragma omp simd
-        for (std::size_t k = 0; k < cols; ++k)
-          dxr[k] += rs * (dyr[k] * w[k] - mean_g - (xr[k] - mu) * rs * mean_gx);
+        for (std::size_t k = 0; k < cols; ++k) dxr[k] += rs * (dyr[k] * w[k] - mean_g - (xr[k] - mu) * rs * mean_gx);
       }
     }
     if (params) {

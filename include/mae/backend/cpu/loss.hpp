@@ -51,8 +51,8 @@ double mask_sum(const char* op, const T* mask, std::size_t n) {
 // With norm_pix each target patch becomes (t - mean) / sqrt(var + eps) with the UNBIASED variance (P - 1).
 // loss = Σ_{b,l} mask * mean_p (pred - t)² / Σ mask. target_norm_out receives the target actually used.
 template <class T>
-T masked_mse_forward(const T* pred, const T* target, const T* mask, T* target_norm_out, std::size_t B,
-                     std::size_t L, std::size_t P, bool norm_pix, T eps) {
+T masked_mse_forward(const T* pred, const T* target, const T* mask, T* target_norm_out, std::size_t B, std::size_t L,
+                     std::size_t P, bool norm_pix, T eps) {
   MAE_CHECK(!norm_pix || P > 1, "masked_mse_forward: norm_pix needs patches of more than 1 value (P = " +
                                     std::to_string(P) + ") for the unbiased variance");
   const double denominator = detail::mask_sum("masked_mse_forward", mask, B * L);

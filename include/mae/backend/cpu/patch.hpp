@@ -47,8 +47,7 @@ void patchify(const T* img, T* out, std::size_t B, std::size_t C, std::size_t H,
 template <class T>
 void unpatchify(const T* patches, T* img, std::size_t B, std::size_t C, std::size_t H, std::size_t W, std::size_t p) {
   detail::check_patch_grid("unpatchify", H, W, p);
-  detail::for_each_patch_element<true>(B, C, H, W, p,
-                                       [&](std::size_t im, std::size_t pa) { img[im] = patches[pa]; });
+  detail::for_each_patch_element<true>(B, C, H, W, p, [&](std::size_t im, std::size_t pa) { img[im] = patches[pa]; });
 }
 
 // The same patches with each vector in Conv2d weight order (c, pi, pj): a Conv2d(C, D, p, stride p) patch

@@ -12,6 +12,10 @@
 #include <cstdint>
 #include <type_traits>
 
+#if defined(__SSE2__)
+#include <immintrin.h>
+#endif
+
 namespace mae::cpu::detail {
 
 inline constexpr std::size_t lanes = 16;
@@ -100,9 +104,9 @@ inline float select_bits(std::uint32_t mask, float a, float b) {
 }
 
 // e^x in float for x <= 88 (the callers' arguments are <= ~0): |relative error| <= ~2 ulp, exactly 0 below
-// about -87.7 (where expf is deep in the subnormals) and for -inf. Cody-Waite reduction x = n ln2 + r, |r| <= ln2/2, the
-// degree-7 Taylor polynomial of e^r (truncation r^8/8! < 6e-9), 2^n assembled in the exponent bits. n is
-// rounded with the 1.5*2^23 trick and clamped as an integer (see select_bits).
+// about -87.7 (where expf is deep in the subnormals) and for -inf. Cody-Waite reduction x = n ln2 + r, |r| <= ln2/2,
+// the degree-7 Taylor polynomial of e^r (truncation r^8/8! < 6e-9), 2^n assembled in the exponent bits. n is rounded
+// with the 1.5*2^23 trick and clamped as an integer (see select_bits).
 inline float exp_float(float x) {
   const float round_magic = 12582912.0f;
   const float shifted = x * 1.44269504088896341f + round_magic;
@@ -167,6 +171,25 @@ T normal_cdf(T x) {
 template <class T>
 T normal_pdf(T x) {
   return exp(T(-0.5) * x * x) * T(0.39894228040143267794);
+}
+
+// y = sqrt(x), correctly rounded. std::sqrt in a loop does not vectorize under -fmath-errno (the default), and
+// Eigen's float packet sqrt (EIGEN_FAST_MATH) is an rsqrt approximation: use the IEEE instructions directly.
+template <class T>
+void sqrt_n(const T* x, T* y, std::size_t n) {
+  std::size_t i = 0;
+#if defined(__AVX__)
+  if constexpr (std::is_same_v<T, float>)
+    for (; i + 8 <= n; i += 8) _mm256_storeu_ps(y + i, _mm256_sqrt_ps(_mm256_loadu_ps(x + i)));
+  else if constexpr (std::is_same_v<T, double>)
+    for (; i + 4 <= n; i += 4) _mm256_storeu_pd(y + i, _mm256_sqrt_pd(_mm256_loadu_pd(x + i)));
+#elif defined(__SSE2__)
+  if constexpr (std::is_same_v<T, float>)
+    for (; i + 4 <= n; i += 4) _mm_storeu_ps(y + i, _mm_sqrt_ps(_mm_loadu_ps(x + i)));
+  else if constexpr (std::is_same_v<T, double>)
+    for (; i + 2 <= n; i += 2) _mm_storeu_pd(y + i, _mm_sqrt_pd(_mm_loadu_pd(x + i)));
+#endif
+  for (; i < n; ++i) y[i] = std::sqrt(x[i]);
 }
 
 }  // namespace mae::cpu::detail
