@@ -107,7 +107,8 @@ TEST_CASE("bad images and bad files give mae::error") {
                        doctest::Contains("cannot read '/nonexistent/x.png'"), mae::error);
   const std::vector<std::byte> junk(100, std::byte{7});
   CHECK_THROWS_WITH_AS(mae::decode_png(junk, 0, "junk.png"),
-                       doctest::Contains("PNG 'junk.png': not a readable PNG"), mae::error);
+                       doctest::Contains("PNG 'junk.png': not a PNG file (no PNG signature)"),
+                       mae::error);
   CHECK_THROWS_WITH_AS(mae::decode_png(junk, 5), doctest::Contains("desired_channels 5 not in 0..4"),
                        mae::error);
   const auto png = mae::encode_png(4, 4, 3, px.data());
@@ -115,8 +116,24 @@ TEST_CASE("bad images and bad files give mae::error") {
   CHECK_THROWS_WITH_AS(mae::decode_png(with_size(png, 20000, 4)), doctest::Contains("not a readable PNG"),
                        mae::error);
   CHECK_THROWS_WITH_AS(mae::decode_png(with_size(png, 16000, 16000)),
-                       doctest::Contains("16000x16000x3 exceeds the limit of 268435456 decoded bytes"),
+                       doctest::Contains("16000x16000x3 exceeds the limit of 134217728 decoded bytes"),
                        mae::error);
+  std::vector<std::byte> longer = png;
+  longer.push_back(std::byte{0});
+  CHECK_THROWS_WITH_AS(mae::decode_png(longer), doctest::Contains("1 bytes after the IEND chunk"),
+                       mae::error);
+  // An empty IDAT chunk (legal, but stb would pass a null pointer to memcpy) before the first one.
+  std::vector<std::byte> empty_idat = png;
+  const std::size_t first_idat = 8 + 12 + 13;  // signature, then IHDR with its 13 data bytes
+  REQUIRE(std::memcmp(png.data() + first_idat + 4, "IDAT", 4) == 0);
+  const unsigned char chunk[12] = {0, 0, 0, 0, 'I', 'D', 'A', 'T', 0x35, 0xaf, 0x06, 0x1e};
+  CHECK(crc32(0, chunk + 4, 4) == 0x35af061eu);
+  empty_idat.insert(empty_idat.begin() + first_idat, reinterpret_cast<const std::byte*>(chunk),
+                    reinterpret_cast<const std::byte*>(chunk) + 12);
+  CHECK_THROWS_WITH_AS(mae::decode_png(empty_idat), doctest::Contains("empty IDAT chunk at byte 33"),
+                       mae::error);
+  CHECK_THROWS_WITH_AS(mae::decode_png(std::span(png.data(), png.size() - 13)),
+                       doctest::Contains("truncated: chunk at byte"), mae::error);
   // Every strict prefix is rejected.
   for (std::size_t n = 0; n < png.size(); ++n) {
     INFO("prefix " << n);

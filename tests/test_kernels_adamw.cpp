@@ -40,9 +40,10 @@ TEST_CASE("adamw_step follows torch.optim.AdamW over several steps (float64 and 
     mae::cpu::adamw_step(p.data(), g.data(), m.data(), v.data(), n, lr, b1, b2, eps, wd, step);
     mae::cpu::adamw_step(pf.data(), gf.data(), mf.data(), vf.data(), n, lr, b1, b2, eps, wd, step);
   }
-  check_close(p, p_ref, 1e-14, 1e-16, "adamw param");
-  check_close(m, m_ref, 1e-14, 1e-18, "adamw m");
-  check_close(v, v_ref, 1e-14, 1e-20, "adamw v");
+  // The kernel fuses the moment updates as PyTorch does (std::fma); the reference may round once more.
+  check_close(p, p_ref, 1e-13, 1e-16, "adamw param");
+  check_close(m, m_ref, 1e-13, 1e-17, "adamw m");
+  check_close(v, v_ref, 1e-13, 1e-19, "adamw v");
   check_close(vec(pf.begin(), pf.end()), p_ref, 1e-6, 1e-7, "adamw float param");
   CHECK_THROWS_AS(mae::cpu::adamw_step(p.data(), p.data(), m.data(), v.data(), n, lr, b1, b2, eps, wd, 0), mae::error);
 }

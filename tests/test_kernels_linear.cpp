@@ -107,7 +107,7 @@ TEST_CASE("add_rowvec forward and its backward (accumulate, sum_outer_accumulate
   struct S {
     std::size_t outer, inner;
   };
-  for (const S s : {S{7, 13}, S{1, 1}, S{1, 5}, S{300, 70}}) {
+  for (const S s : {S{7, 13}, S{1, 1}, S{1, 5}, S{30, 70}}) {
     const std::uint64_t seed = 51 + s.outer;
     Rng rng(seed);
     INFO("seed " << seed << " outer " << s.outer << " inner " << s.inner);
@@ -128,4 +128,16 @@ TEST_CASE("add_rowvec forward and its backward (accumulate, sum_outer_accumulate
     gradcheck("add_rowvec dx", x, added(dx, dx0), projected);
     gradcheck("add_rowvec drow", row, added(drow, drow0), projected);
   }
+}
+
+TEST_CASE("sum_outer_accumulate on the parallel path (several column blocks, many row chunks)") {
+  const std::size_t outer = 3000, inner = 150;
+  Rng rng(57);
+  INFO("seed 57");
+  const vec dy = rng.uniform(outer * inner), drow0 = rng.uniform(inner);
+  vec drow = drow0, expected = drow0;
+  for (std::size_t o = 0; o < outer; ++o)
+    for (std::size_t i = 0; i < inner; ++i) expected[i] += dy[o * inner + i];
+  mae::cpu::sum_outer_accumulate(dy.data(), drow.data(), outer, inner);
+  check_close(drow, expected, 1e-12, 1e-12, "sum_outer_accumulate");
 }

@@ -26,8 +26,8 @@ struct u32x2 {
 struct philox4x32 {
   static constexpr std::uint32_t mul0 = 0xD2511F53u;
   static constexpr std::uint32_t mul1 = 0xCD9E8D57u;
-  static constexpr std::uint32_t weyl0 = 0x9E3779B9u;  // golden ratio
-  static constexpr std::uint32_t weyl1 = 0xBB67AE85u;  // sqrt(3) - 1
+  static constexpr std::uint32_t weyl0 = 0x9E3779B9u;  // golden ratio - 1, times 2^32
+  static constexpr std::uint32_t weyl1 = 0xBB67AE85u;  // sqrt(3) - 1, times 2^32
   static constexpr int rounds = 10;
 
   MAE_HD static constexpr u32x4 generate(u32x4 ctr, u32x2 key) noexcept {

@@ -5,17 +5,31 @@
 // includes it, as `static` functions (STB_IMAGE_STATIC, STB_IMAGE_WRITE_STATIC), so copies in
 // different TUs never clash at link time and no -lstb is needed. Include it before any other stb
 // header. To use an stb implementation of your own instead (e.g. Debian's `-lstb`), define
-// MAE_STB_EXTERNAL; mae's own size limits below still apply.
+// MAE_STB_EXTERNAL; mae's limit on the decoded size still applies, the cap on stb's allocations
+// (see stb_malloc) does not.
 #include <algorithm>
 #include <climits>
 #include <cstddef>
 #include <cstdint>
+#include <cstdlib>
 #include <cstring>
 #include <span>
 #include <string>
 #include <vector>
 
 #ifndef MAE_STB_EXTERNAL
+namespace mae::detail {
+// stb grows its zlib buffer as long as the compressed data yields more bytes, so a small hostile
+// PNG (a deflate bomb in IDAT) could otherwise make it allocate gigabytes whatever the image size.
+inline constexpr std::size_t stb_max_alloc = std::size_t{1} << 29;
+static inline void* stb_malloc(std::size_t n) { return n > stb_max_alloc ? nullptr : std::malloc(n); }
+static inline void* stb_realloc(void* p, std::size_t n) {
+  return n > stb_max_alloc ? nullptr : std::realloc(p, n);
+}
+}  // namespace mae::detail
+#define STBI_MALLOC(n) ::mae::detail::stb_malloc(n)
+#define STBI_REALLOC(p, n) ::mae::detail::stb_realloc(p, n)
+#define STBI_FREE(p) std::free(p)
 #define STB_IMAGE_STATIC
 #define STB_IMAGE_IMPLEMENTATION
 #define STBI_ONLY_PNG
@@ -50,8 +64,8 @@ struct Image {
   std::vector<std::uint8_t> px;  // h rows of w pixels of c interleaved bytes
 };
 
-// Largest decoded image read_png accepts, in bytes (w * h * c): 256 MiB.
-inline constexpr long long png_max_decoded_bytes = 1LL << 28;
+// Largest decoded image read_png accepts, in bytes (w * h * c): 128 MiB.
+inline constexpr long long png_max_decoded_bytes = 1LL << 27;
 
 // The functions below have internal linkage, like the stb code they call, so that each translation
 // unit's copy refers to its own stb functions (inline functions would break the one-definition rule).
@@ -91,6 +105,9 @@ static inline Image decode_png(std::span<const std::byte> bytes, int desired_cha
     throw error(prefix + "desired_channels " + std::to_string(desired_channels) + " not in 0..4");
   if (bytes.size() > static_cast<std::size_t>(INT_MAX))
     throw error(prefix + "file larger than 2 GiB");
+  static constexpr unsigned char signature[8] = {0x89, 'P', 'N', 'G', '\r', '\n', 0x1a, '\n'};
+  if (bytes.size() < 8 || std::memcmp(bytes.data(), signature, 8) != 0)
+    throw error(prefix + "not a PNG file (no PNG signature)");
   const auto* data = reinterpret_cast<const stbi_uc*>(bytes.data());
   const int len = static_cast<int>(bytes.size());
   Image im;
@@ -101,10 +118,27 @@ static inline Image decode_png(std::span<const std::byte> bytes, int desired_cha
     throw error(prefix + std::to_string(im.w) + "x" + std::to_string(im.h) + "x" +
                 std::to_string(im.c) + " exceeds the limit of " +
                 std::to_string(png_max_decoded_bytes) + " decoded bytes");
-  // stb decodes a file whose end is cut off inside IEND; a complete PNG ends with that exact chunk.
-  static constexpr unsigned char iend[12] = {0, 0, 0, 0, 'I', 'E', 'N', 'D', 0xAE, 0x42, 0x60, 0x82};
-  if (bytes.size() < 12 || std::memcmp(bytes.data() + bytes.size() - 12, iend, 12) != 0)
-    throw error(prefix + "truncated: the file does not end with the IEND chunk");
+  // Walk the chunks before stb does: stb decodes a file cut off inside IEND, and hands a null
+  // buffer to memcpy for an empty first IDAT chunk (undefined behaviour, flagged by UBSan).
+  const auto be32 = [&](std::size_t at) {
+    return std::uint32_t(bytes[at]) << 24 | std::uint32_t(bytes[at + 1]) << 16 |
+           std::uint32_t(bytes[at + 2]) << 8 | std::uint32_t(bytes[at + 3]);
+  };
+  std::size_t pos = 8;
+  bool iend = false;
+  while (!iend) {
+    if (bytes.size() - pos < 12 || be32(pos) > bytes.size() - pos - 12)
+      throw error(prefix + "truncated: chunk at byte " + std::to_string(pos) +
+                  " runs past the end of the file");
+    const std::uint32_t chunk_len = be32(pos);
+    const auto* type = reinterpret_cast<const char*>(bytes.data() + pos + 4);
+    if (chunk_len == 0 && std::memcmp(type, "IDAT", 4) == 0)
+      throw error(prefix + "empty IDAT chunk at byte " + std::to_string(pos) + " (unsupported)");
+    iend = std::memcmp(type, "IEND", 4) == 0;
+    pos += 12 + chunk_len;
+  }
+  if (pos != bytes.size())
+    throw error(prefix + std::to_string(bytes.size() - pos) + " bytes after the IEND chunk");
   int w = 0, h = 0, file_c = 0;
   stbi_uc* px = stbi_load_from_memory(data, len, &w, &h, &file_c, desired_channels);
   if (!px) throw error(prefix + "cannot decode (" + stbi_failure_reason() + ")");

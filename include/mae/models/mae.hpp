@@ -44,7 +44,15 @@ class MaskedAutoencoder {
   std::uint64_t mask_seed = 0;  // masking noise when none is given: uniform_at(mask_seed, step, ·)
 
   explicit MaskedAutoencoder(std::uint64_t seed = 0) : blocks(Config::depth), decoder_blocks(Config::dec_depth) {
-    init(seed);
+    if constexpr (host_backend<B>) {
+      init(seed);
+    } else {  // device memory: the values come from a host model, see copy_parameters (mae/backend/thrust/transfer.hpp)
+      mask_seed = seed;
+      visit_params([](const std::string&, auto& p) {
+        kernels<B>::zero(p.value.data(), p.value.size());
+        kernels<B>::zero(p.grad.data(), p.grad.size());
+      });
+    }
   }
 
   // Official initialisation (MAE_SPEC §7) from the library's RNG.

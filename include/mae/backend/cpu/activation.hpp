@@ -27,12 +27,16 @@ template <class T>
 T softmax_row(const T* x, T* y, std::size_t cols, T* row_max = nullptr) {
   if (cols == 0) return T(0);
   const T m = detail::max(x, cols);
+  T acc[lanes] = {};
+  std::size_t c = 0;
+  for (; c + lanes <= cols; c += lanes)
 #pragma omp simd
-  for (std::size_t c = 0; c < cols; ++c) y[c] = detail::exp(x[c] - m);
-  const T s = detail::sum(y, cols);
+    for (std::size_t j = 0; j < lanes; ++j) acc[j] += (y[c + j] = detail::exp(x[c + j] - m));
+  for (std::size_t j = 0; c + j < cols; ++j) acc[j] += (y[c + j] = detail::exp(x[c + j] - m));
+  const T s = combine(acc);
   const T inv = T(1) / s;
 #pragma omp simd
-  for (std::size_t c = 0; c < cols; ++c) y[c] *= inv;
+  for (std::size_t k = 0; k < cols; ++k) y[k] *= inv;
   if (row_max) *row_max = m;
   return s;
 }

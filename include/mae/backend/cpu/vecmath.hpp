@@ -23,11 +23,13 @@ inline constexpr std::size_t lanes = 16;
 // Element counts below which a parallel region costs more than it saves (memory-bound loops).
 inline constexpr std::size_t parallel_elems = std::size_t(1) << 16;
 
+// Pairwise tree over the lanes: a fixed order, and short dependency chains (a row of 50 softmax scores would
+// otherwise spend more time in a 15-add serial chain than in its exps).
 template <class T>
-T combine(const T (&acc)[lanes]) {
-  T s = T(0);
-  for (std::size_t j = 0; j < lanes; ++j) s += acc[j];
-  return s;
+T combine(T (&acc)[lanes]) {
+  for (std::size_t width = lanes / 2; width > 0; width /= 2)
+    for (std::size_t j = 0; j < width; ++j) acc[j] += acc[j + width];
+  return acc[0];
 }
 
 template <class T>
@@ -92,9 +94,9 @@ T max(const T* x, std::size_t n) {
   for (; i + lanes <= n; i += lanes)
     for (std::size_t j = 0; j < lanes; ++j) acc[j] = x[i + j] > acc[j] ? x[i + j] : acc[j];
   for (std::size_t j = 0; i + j < n; ++j) acc[j] = x[i + j] > acc[j] ? x[i + j] : acc[j];
-  T m = acc[0];
-  for (std::size_t j = 1; j < lanes; ++j) m = acc[j] > m ? acc[j] : m;
-  return m;
+  for (std::size_t width = lanes / 2; width > 0; width /= 2)
+    for (std::size_t j = 0; j < width; ++j) acc[j] = acc[j + width] > acc[j] ? acc[j + width] : acc[j];
+  return acc[0];
 }
 
 // Bitwise select: g++ if-converts integer masks, while a float `c ? a : b` next to arithmetic it may
