@@ -196,9 +196,10 @@ struct kernels<backends::cpu> {
   }
 
   // --- optimiser ---
+  // Hyperparameters are doubles, as Python floats in PyTorch's AdamW: float results then match it bit for bit.
   template <class T>
-  static void adamw_step(T* param, const T* grad, T* m, T* v, std::size_t n, T lr, T beta1, T beta2, T eps, T wd,
-                         long step) {
+  static void adamw_step(T* param, const T* grad, T* m, T* v, std::size_t n, double lr, double beta1, double beta2,
+                         double eps, double wd, long step) {
     cpu::adamw_step(param, grad, m, v, n, lr, beta1, beta2, eps, wd, step);
   }
 };

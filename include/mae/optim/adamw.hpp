@@ -47,9 +47,8 @@ class AdamW {
   void step(double lr) {
     ++step_;
     for (auto& s : slots_)
-      kernels<B>::adamw_step(s.param, s.grad, s.exp_avg.data(), s.exp_avg_sq.data(), s.size, static_cast<T>(lr),
-                             static_cast<T>(cfg_.beta1), static_cast<T>(cfg_.beta2), static_cast<T>(cfg_.eps),
-                             static_cast<T>(s.decay ? cfg_.weight_decay : 0.0), step_);
+      kernels<B>::adamw_step(s.param, s.grad, s.exp_avg.data(), s.exp_avg_sq.data(), s.size, lr, cfg_.beta1,
+                             cfg_.beta2, cfg_.eps, s.decay ? cfg_.weight_decay : 0.0, step_);
   }
   void step() { step(cfg_.lr); }
 

@@ -6,6 +6,8 @@
 // into tiles by a rule that depends on the shape only, each tile is one single-threaded Eigen product with
 // blocking computed for that tile, and tiles run in parallel: results are bit-identical for any thread
 // count, and packing uses a per-thread buffer that grows on first use only (no steady-state allocation).
+// This calls Eigen 3.4's internal GEBP entry point (general_matrix_matrix_product<...>::run with a
+// level3_blocking); defining EIGEN_USE_BLAS would route it to a BLAS and void both guarantees.
 #include <Eigen/Core>
 #include <algorithm>
 #include <cstddef>
@@ -145,7 +147,7 @@ inline gemm_tiling make_gemm_tiling(std::size_t M, std::size_t N, std::size_t K,
   t.tile_m = std::min(M, std::max(min_m, round_up(ceil_div(M, target), 16)));
   t.tiles_m = ceil_div(M, t.tile_m);
   if (t.tiles_m < target && N >= 2 * min_n) {
-    // Column tiles in multiples of 16 (Eigen's register blocks along N are 8, 16, 24 or 48 wide).
+    // Column tiles in multiples of 16 floats: whole AVX2 / AVX-512 registers.
     t.tile_n = std::min(N, std::max(min_n, round_up(ceil_div(N, ceil_div(target, t.tiles_m)), 16)));
     t.tiles_n = ceil_div(N, t.tile_n);
   }

@@ -18,13 +18,16 @@
 
 namespace mae::cpu::detail {
 
-inline constexpr std::size_t lanes = 16;
+// Independent partial sums per reduction: one AVX2 float vector (two for double). Attention rows are short
+// (13 to 197 scores), so a wider block would leave more of each row to the scalar tail (measured: 16 lanes
+// make fmnist-tiny's softmax 1.2-1.7x slower).
+inline constexpr std::size_t lanes = 8;
 
 // Element counts below which a parallel region costs more than it saves (memory-bound loops).
 inline constexpr std::size_t parallel_elems = std::size_t(1) << 16;
 
-// Pairwise tree over the lanes: a fixed order, and short dependency chains (a row of 50 softmax scores would
-// otherwise spend more time in a 15-add serial chain than in its exps).
+// Pairwise tree over the lanes: a fixed order, and a short dependency chain (short softmax rows would otherwise
+// spend a large part of their time in a serial chain of adds).
 template <class T>
 T combine(T (&acc)[lanes]) {
   for (std::size_t width = lanes / 2; width > 0; width /= 2)
