@@ -1,5 +1,5 @@
 #pragma once
-// Type-level shape edits used by ops to name their result types (constexpr arrays in, Shape out).
+// Type-level shape edits used by ops to name their result types.
 #include <utility>
 
 #include "mae/core/shape.hpp"
@@ -7,24 +7,15 @@
 namespace mae {
 
 namespace detail {
-template <auto Arr, std::size_t... I>
-Shape<Arr[I]...> shape_from(std::index_sequence<I...>);
+// Extents spelled out through an index pack, not a constexpr-array template argument: nvcc 13 fails to
+// substitute class-type template arguments in a function's return type (every op returning with_last<>).
+template <class S, std::size_t Axis, std::size_t N, std::size_t... I>
+Shape<(I == Axis ? N : S::extents[I])...> replace_extent(std::index_sequence<I...>);
 }  // namespace detail
-
-// Shape<...> whose extents are the constexpr array Arr.
-template <auto Arr>
-using shape_of = decltype(detail::shape_from<Arr>(std::make_index_sequence<Arr.size()>{}));
-
-template <class S, std::size_t Axis, std::size_t N>
-inline constexpr auto replaced_extents = [] {
-  auto e = S::extents;
-  e[Axis] = N;
-  return e;
-}();
 
 // S with extent Axis replaced by N.
 template <class S, std::size_t Axis, std::size_t N>
-using with_extent = shape_of<replaced_extents<S, Axis, N>>;
+using with_extent = decltype(detail::replace_extent<S, Axis, N>(std::make_index_sequence<S::rank>{}));
 
 template <class S, std::size_t N>
 using with_last = with_extent<S, S::rank - 1, N>;

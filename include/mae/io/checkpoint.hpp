@@ -30,6 +30,11 @@ std::vector<std::int64_t> shape_vector(const Dims& d) {
   return std::vector<std::int64_t>(d.begin(), d.end());
 }
 
+// The dtypes read_f32 converts from: checked up front so that a load never fails halfway.
+inline bool is_float_dtype(const std::string& dtype) {
+  return dtype == "F32" || dtype == "F64" || dtype == "F16" || dtype == "BF16";
+}
+
 inline bool uses_hf_names(const SafetensorsFile& f) {
   for (auto& t : f.tensors())
     if (t.name.rfind("vit.", 0) == 0 || t.name.rfind("decoder.decoder_layers.", 0) == 0) return true;
@@ -74,9 +79,12 @@ LoadReport load_weights(Model& model, const SafetensorsFile& file, LoadOptions o
     // Expected shape per source: the official shape, split into equal row blocks for q/k/v.
     auto expected = detail::shape_vector(tensor.dims());
     if (src.size() > 1) expected[0] /= static_cast<std::int64_t>(src.size());
-    for (auto* s : src)
+    for (auto* s : src) {
       if (s->shape != expected)
         problems += "\n  " + s->name + ": expected shape " + detail::shape_text(expected) + ", found " + detail::shape_text(s->shape);
+      if (!detail::is_float_dtype(s->dtype))
+        problems += "\n  " + s->name + ": dtype " + s->dtype + ", expected a float dtype (F32, F64, F16, BF16)";
+    }
     plan.push_back({tensor.data(), std::move(src)});
   };
   model.visit_params([&](const std::string& name, auto& p) { check(name, p.value, false); });
@@ -139,7 +147,7 @@ std::map<std::string, std::string> load_checkpoint(const std::string& path, Mode
     for (auto& s : optimizer->slots())
       for (const char* moment : {"optimizer.exp_avg.", "optimizer.exp_avg_sq."}) {
         auto* t = file.find(moment + s.name);
-        MAE_CHECK(t && t->numel() == s.size,
+        MAE_CHECK(t && t->numel() == s.size && detail::is_float_dtype(t->dtype),
                   "load_checkpoint: " + path + " lacks a fitting " + moment + s.name + " (resume needs optimizer state)");
       }
     MAE_CHECK(file.metadata().count("optimizer_steps"), "load_checkpoint: " + path + " has no optimizer_steps");

@@ -221,9 +221,9 @@ struct kernels {
     const T scale = T(1) / std::sqrt(T(hd));
     const operand<const T> P{probs, n, h * n * n, n * n}, dO{dout, D, n * D, hd};
     const operand<const T> q{qkv, ld, n * ld, hd}, k{qkv + D, ld, n * ld, hd}, v{qkv + 2 * D, ld, n * ld, hd};
-    const operand<T> dS{scratch, n, h * n * n, n * n};
+    const operand<const T> dS{scratch, n, h * n * n, n * n};
     L.gemm(true, false, n, hd, n, T(1), P, dO, T(1), {dqkv + 2 * D, ld, n * ld, hd});
-    L.gemm(false, true, n, n, hd, T(1), dO, v, T(0), dS);
+    L.gemm(false, true, n, n, hd, T(1), dO, v, T(0), {scratch, n, h * n * n, n * n});
     Self::softmax_backward_overwrite(probs, scratch, scratch, b * h * n, n);
     L.gemm(false, false, n, hd, n, scale, dS, k, T(1), {dqkv, ld, n * ld, hd});
     L.gemm(true, false, n, hd, n, scale, dS, q, T(1), {dqkv + D, ld, n * ld, hd});
@@ -335,7 +335,6 @@ struct kernels {
   struct operand {
     T* data;
     std::size_t ld, batch_stride, head_stride;
-    operator operand<const T>() const { return {data, ld, batch_stride, head_stride}; }
   };
 
   // One GEMM per (batch, head) pair as strided-batched GEMMs: the loop runs over the smaller of the two axes,
