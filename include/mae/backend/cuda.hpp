@@ -54,6 +54,8 @@ struct host_transfer<backends::cuda> {
 template <>
 struct kernels<backends::cuda> : thrust_backend::kernels<cuda_backend::system, kernels<backends::cuda>> {
   using base = thrust_backend::kernels<cuda_backend::system, kernels<backends::cuda>>;
+  static constexpr unsigned row_threads = cuda_backend::rows_per_block * cuda_backend::warp;
+  static unsigned row_blocks(std::size_t rows) { return cuda_backend::row_blocks(rows); }
 
   template <class T> static void zero(T* p, std::size_t n) {
     if (n) MAE_CUDA_CHECK(cudaMemsetAsync(p, 0, n * sizeof(T)));
@@ -71,16 +73,14 @@ struct kernels<backends::cuda> : thrust_backend::kernels<cuda_backend::system, k
   static void layernorm_forward(const T* x, const T* w, const T* b, T* y, T* mean, T* rstd, std::size_t rows,
                                 std::size_t cols, T eps) {
     if (rows == 0) return;
-    MAE_CUDA_LAUNCH(cuda_backend::layernorm_forward_kernel<T><<<cuda_backend::row_blocks(rows),
-                                                                cuda_backend::rows_per_block * cuda_backend::warp>>>(
+    MAE_CUDA_LAUNCH(cuda_backend::layernorm_forward_kernel<T><<<row_blocks(rows), row_threads>>>(
         x, w, b, y, mean, rstd, rows, cols, eps));
   }
   template <class T>
   static void layernorm_backward(const T* x, const T* w, const T* mean, const T* rstd, const T* dy, T* dx, T* dw,
                                  T* db, std::size_t rows, std::size_t cols) {
     if (dx && rows)
-      MAE_CUDA_LAUNCH(cuda_backend::layernorm_backward_dx_kernel<T><<<cuda_backend::row_blocks(rows),
-                                                                      cuda_backend::rows_per_block * cuda_backend::warp>>>(
+      MAE_CUDA_LAUNCH(cuda_backend::layernorm_backward_dx_kernel<T><<<row_blocks(rows), row_threads>>>(
           x, w, mean, rstd, dy, dx, rows, cols));
     if (dw) column_reduce(cuda_backend::dy_xhat_term<T>{dy, x, mean, rstd, cols}, rows, cols, dw);
     if (db) column_reduce(cuda_backend::dy_term<T>{dy, cols}, rows, cols, db);
@@ -95,22 +95,18 @@ struct kernels<backends::cuda> : thrust_backend::kernels<cuda_backend::system, k
 
   template <class T> static void softmax_forward(const T* x, T* y, std::size_t rows, std::size_t cols) {
     if (rows == 0) return;
-    MAE_CUDA_LAUNCH(cuda_backend::softmax_forward_kernel<T><<<cuda_backend::row_blocks(rows),
-                                                              cuda_backend::rows_per_block * cuda_backend::warp>>>(
-        x, y, rows, cols));
+    MAE_CUDA_LAUNCH(cuda_backend::softmax_forward_kernel<T><<<row_blocks(rows), row_threads>>>(x, y, rows, cols));
   }
   template <class T>
   static void softmax_backward(const T* y, const T* dy, T* dx, std::size_t rows, std::size_t cols) {
     if (rows == 0) return;
-    MAE_CUDA_LAUNCH(cuda_backend::softmax_backward_kernel<T, true><<<cuda_backend::row_blocks(rows),
-                                                                     cuda_backend::rows_per_block * cuda_backend::warp>>>(
+    MAE_CUDA_LAUNCH(cuda_backend::softmax_backward_kernel<T, true><<<row_blocks(rows), row_threads>>>(
         y, dy, dx, rows, cols));
   }
   template <class T>
   static void softmax_backward_overwrite(const T* y, const T* dy, T* dx, std::size_t rows, std::size_t cols) {
     if (rows == 0) return;
-    MAE_CUDA_LAUNCH(cuda_backend::softmax_backward_kernel<T, false><<<cuda_backend::row_blocks(rows),
-                                                                      cuda_backend::rows_per_block * cuda_backend::warp>>>(
+    MAE_CUDA_LAUNCH(cuda_backend::softmax_backward_kernel<T, false><<<row_blocks(rows), row_threads>>>(
         y, dy, dx, rows, cols));
   }
 

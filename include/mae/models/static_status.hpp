@@ -52,10 +52,11 @@ constexpr const char* to_string(Status s) noexcept {
 
 }  // namespace mae::embedded
 
-// Returns the Status of `expr` from the enclosing function unless it is ok.
-#define MAE_RETURN_IF_ERROR(expr)                                                      \
+// Returns the Status of the expression from the enclosing function unless it is ok (variadic: template
+// argument lists hold commas).
+#define MAE_RETURN_IF_ERROR(...)                                                       \
   do {                                                                                 \
-    if (const ::mae::embedded::Status mae_status_ = (expr);                            \
+    if (const ::mae::embedded::Status mae_status_ = (__VA_ARGS__);                     \
         mae_status_ != ::mae::embedded::Status::ok) [[unlikely]]                       \
       return mae_status_;                                                              \
   } while (0)

@@ -1,7 +1,7 @@
 #pragma once
 // Every CUDA runtime call, cuBLAS call and kernel launch is checked; a failure throws mae::error naming the
 // file, the line and the call as written, e.g.
-//   "include/mae/backend/cuda/allocator.hpp:61: cudaMalloc(&p, bytes) failed: cudaErrorMemoryAllocation (out of memory)".
+//   ".../cuda/allocator.hpp:61: cudaMalloc(&p, size) failed: cudaErrorMemoryAllocation (out of memory)".
 // Kernel launches are asynchronous: a fault inside a kernel surfaces at the next checked call. Define
 // MAE_CUDA_SYNC_CHECKS to synchronise after every launch and pin it on the launch itself (debugging).
 #include <cublas_v2.h>

@@ -48,7 +48,9 @@ void launch_elementwise(const F& f, std::size_t n) {
 
 // --- row kernels ---------------------------------------------------------------------------------------------
 
-inline unsigned row_blocks(std::size_t rows) { return static_cast<unsigned>((rows + rows_per_block - 1) / rows_per_block); }
+inline unsigned row_blocks(std::size_t rows) {
+  return static_cast<unsigned>((rows + rows_per_block - 1) / rows_per_block);
+}
 
 template <class T>
 __global__ void layernorm_forward_kernel(const T* __restrict__ x, const T* __restrict__ w, const T* __restrict__ b,

@@ -120,7 +120,9 @@ struct kernels {
   }
 
   // --- element-wise ---
-  template <class T> static void accumulate(T* dst, const T* src, std::size_t n) { for_n(n, axpy_op<T>{T(1), src, dst}); }
+  template <class T> static void accumulate(T* dst, const T* src, std::size_t n) {
+    for_n(n, axpy_op<T>{T(1), src, dst});
+  }
   template <class T> static void axpy(T a, const T* x, T* y, std::size_t n) { for_n(n, axpy_op<T>{a, x, y}); }
   template <class T> static void add_rowvec(const T* x, const T* row, T* y, std::size_t outer, std::size_t inner) {
     for_n(outer * inner, rowvec<T, rowvec_op::add>{x, row, y, inner});

@@ -5,6 +5,7 @@
 #include <cstddef>
 #include <cstring>
 #include <string>
+#include <type_traits>
 #include <utility>
 #include <vector>
 
@@ -17,7 +18,8 @@ namespace mae {
 // specialises this (mae/backend/cuda.hpp).
 template <class B>
 struct host_transfer {
-  static_assert(host_backend<B>, "host_transfer: include the header of this device backend (e.g. mae/backend/cuda.hpp)");
+  static_assert(host_backend<B>,
+                "host_transfer: include the header of this device backend (e.g. mae/backend/cuda.hpp)");
   static void to_host(void* dst, const void* src, std::size_t bytes) {
     if (bytes) std::memcpy(dst, src, bytes);
   }
@@ -65,8 +67,8 @@ void unstage(const std::vector<host_tensor_copy>& staged, Visit&& visit, const c
   std::size_t i = 0;
   visit([&](const std::string& name, auto& t) {
     const std::size_t bytes = t.size() * sizeof(*t.data());
-    MAE_CHECK(i < staged.size(), std::string("copy_parameters: the destination has more ") + what + " than the source (" +
-                                     name + " has no counterpart)");
+    MAE_CHECK(i < staged.size(), std::string("copy_parameters: the destination has more ") + what +
+                                     " than the source (" + name + " has no counterpart)");
     MAE_CHECK(staged[i].name == name && staged[i].bytes.size() == bytes,
               std::string("copy_parameters: ") + what + " " + std::to_string(i) + " is " + name + " (" +
                   std::to_string(bytes) + " bytes) in the destination but " + staged[i].name + " (" +
@@ -88,11 +90,13 @@ void copy_parameters(Src& src, Dst& dst) {
   using DB = typename Dst::backend;
   static_assert(std::is_same_v<typename Src::value_type, typename Dst::value_type>,
                 "copy_parameters: the models must have the same value type");
-  const auto params_src = detail::stage_on_host<SB>([&](auto&& f) { src.visit_params([&](const std::string& n, auto& p) { f(n, p.value); }); });
-  detail::unstage<DB>(params_src, [&](auto&& f) { dst.visit_params([&](const std::string& n, auto& p) { f(n, p.value); }); },
-                      "parameters");
-  const auto buffers_src = detail::stage_on_host<SB>([&](auto&& f) { src.visit_buffers(f); });
-  detail::unstage<DB>(buffers_src, [&](auto&& f) { dst.visit_buffers(f); }, "buffers");
+  // Visitors over the parameter values (not the gradients) and over the fixed tables.
+  const auto values = [](auto& model) {
+    return [&model](auto&& f) { model.visit_params([&](const std::string& n, auto& p) { f(n, p.value); }); };
+  };
+  const auto buffers = [](auto& model) { return [&model](auto&& f) { model.visit_buffers(f); }; };
+  detail::unstage<DB>(detail::stage_on_host<SB>(values(src)), values(dst), "parameters");
+  detail::unstage<DB>(detail::stage_on_host<SB>(buffers(src)), buffers(dst), "buffers");
   dst.visit_params([](const std::string&, auto& p) { kernels<DB>::zero(p.grad.data(), p.grad.size()); });
   if constexpr (requires { dst.mask_seed = src.mask_seed; }) dst.mask_seed = src.mask_seed;
   if constexpr (requires { dst.norm_pix_loss = src.norm_pix_loss; }) dst.norm_pix_loss = src.norm_pix_loss;

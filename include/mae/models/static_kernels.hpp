@@ -1,0 +1,159 @@
+#pragma once
+// The forward kernels of the embedded path, bit-identical to the CPU backend's (mae/backend/cpu/) and
+// without its one allocation: GEMM packing goes to a caller's workspace instead of a thread_local vector.
+// linear_forward and attention_forward follow cpu::linear_forward / cpu::attention_forward step by step
+// (same tiling of C, same Eigen blocking, same kernels, same order); element-wise and row kernels
+// (layernorm, GELU, softmax rows, add_rowvec) are the backend's own functions. Single-threaded, no
+// exceptions; the bit-equality tests (tests/test_embedded_bits.cpp) guard against drift from the backend.
+#include <Eigen/Core>
+#include <algorithm>
+#include <cmath>
+#include <cstddef>
+#include <cstdint>
+
+#include "mae/backend/cpu/activation.hpp"
+#include "mae/backend/cpu/elementwise.hpp"
+#include "mae/backend/cpu/gemm.hpp"
+#include "mae/backend/cpu/layernorm.hpp"
+#include "mae/models/static_status.hpp"
+
+namespace mae::embedded::detail {
+
+constexpr std::size_t ceil_div(std::size_t a, std::size_t b) { return (a + b - 1) / b; }
+constexpr std::size_t round_up(std::size_t a, std::size_t b) { return ceil_div(a, b) * b; }
+
+// --- sizes, at compile time ------------------------------------------------------------------------
+
+// The first (largest) tile of cpu::detail::make_gemm_tiling(M, N, K), which is not constexpr.
+struct TileDims {
+  std::size_t m, n;
+};
+constexpr TileDims gemm_tile_dims(std::size_t M, std::size_t N, std::size_t K, std::size_t target = 16) {
+  TileDims t{M, N};
+  if (target <= 1 || M == 0 || N == 0) return t;
+  const bool deep = K >= 1024;
+  const std::size_t min_m = deep ? 32 : 64, min_n = deep ? 32 : 96;
+  t.m = std::min(M, std::max(min_m, round_up(ceil_div(M, target), 16)));
+  const std::size_t tiles_m = ceil_div(M, t.m);
+  if (tiles_m < target && N >= 2 * min_n)
+    t.n = std::min(N, std::max(min_n, round_up(ceil_div(N, ceil_div(target, tiles_m)), 16)));
+  return t;
+}
+
+// L1 size that cpu::detail::tune_eigen_caches gives Eigen (its blocking reads it).
+inline constexpr std::size_t eigen_l1_bytes = 48 * 1024;
+
+// Eigen's K blocking (kc) for a single-threaded T product of depth K, from the L1 size above
+// (evaluateProductBlockingSizesHeuristic). The M and N blocks never exceed the product's extents.
+template <class T>
+constexpr std::size_t eigen_kc(std::size_t K) {
+  using Traits = Eigen::internal::gebp_traits<T, T>;
+  std::size_t l1 = eigen_l1_bytes;
+#ifdef EIGEN_VECTORIZE_AVX512
+  l1 *= 4;  // as Eigen does
+#endif
+  constexpr std::size_t k_peeling = 8, k_div = (Traits::mr + Traits::nr) * sizeof(T),
+                        k_sub = Traits::mr * Traits::nr * sizeof(T);
+  const std::size_t max_kc = std::max<std::size_t>(((l1 - k_sub) / k_div) & ~(k_peeling - 1), 1);
+  if (K <= max_kc) return K;
+  return K % max_kc == 0 ? max_kc : max_kc - k_peeling * ((max_kc - 1 - K % max_kc) / (k_peeling * (K / max_kc + 1)));
+}
+
+// Packing elements one gemm_accumulate of C[M, N] (depth K) needs: the layout of cpu::detail::gemm_accumulate_eigen.
+inline constexpr std::size_t packing_align = 64;  // elements, as the backend's buffer
+template <class T>
+constexpr std::size_t gemm_workspace(std::size_t M, std::size_t N, std::size_t K) {
+  if (M * N * K <= cpu::detail::small_gemm_madds) return 0;
+  const std::size_t kc = eigen_kc<T>(K);
+  return round_up(kc * N, packing_align) + kc * M;
+}
+// ... and one linear_forward of `rows` rows, In -> Out (its largest tile).
+template <class T>
+constexpr std::size_t linear_workspace(std::size_t rows, std::size_t in, std::size_t out) {
+  const TileDims t = gemm_tile_dims(rows, out, in);
+  return gemm_workspace<T>(t.m, t.n, in);
+}
+
+// --- kernels, at run time --------------------------------------------------------------------------
+
+template <class T>
+struct Workspace {
+  T* data;
+  std::size_t size;  // elements
+};
+
+// C[M,N] += alpha * A * op(B), A row-major (M x K), op(B) = B (K x N) or Bᵀ (B stored N x K):
+// cpu::detail::gemm_accumulate with the packing buffers in `ws`.
+template <bool TransB, class T>
+Status gemm_accumulate(std::size_t M, std::size_t N, std::size_t K, T alpha, const T* A, std::size_t lda, const T* B,
+                       std::size_t ldb, T* C, std::size_t ldc, Workspace<T> ws) noexcept {
+  if (M == 0 || N == 0 || K == 0 || alpha == T(0)) return Status::ok;
+  if (M * N * K <= cpu::detail::small_gemm_madds) {
+    cpu::detail::gemm_accumulate_small(false, TransB, M, N, K, alpha, A, lda, B, ldb, C, ldc);
+    return Status::ok;
+  }
+  cpu::detail::tune_eigen_caches();
+  Eigen::Index kc = static_cast<Eigen::Index>(K), mc = static_cast<Eigen::Index>(N), nc = static_cast<Eigen::Index>(M);
+  Eigen::internal::computeProductBlockingSizes<T, T, 1>(kc, mc, nc, Eigen::Index(1));
+  const std::size_t size_a = round_up(static_cast<std::size_t>(kc * mc), packing_align);
+  if (size_a + static_cast<std::size_t>(kc * nc) > ws.size) return Status::workspace_too_small;
+  cpu::detail::tile_blocking<T> blocking(kc, mc, nc, ws.data, ws.data + size_a);
+  constexpr int OrderB = TransB ? Eigen::ColMajor : Eigen::RowMajor;
+  using Product = Eigen::internal::general_matrix_matrix_product<Eigen::Index, T, Eigen::RowMajor, false, T, OrderB,
+                                                                 false, Eigen::RowMajor, 1>;
+  const auto idx = [](std::size_t v) { return static_cast<Eigen::Index>(v); };
+  Product::run(idx(M), idx(N), idx(K), A, idx(lda), B, idx(ldb), C, 1, idx(ldc), alpha, blocking, nullptr);
+  return Status::ok;
+}
+
+// y[rows, out] = x[rows, in] · W[out, in]ᵀ + b[out]: cpu::linear_forward (gemm_tiled), its tiles run in order.
+template <class T>
+Status linear_forward(const T* x, const T* W, const T* b, T* y, std::size_t rows, std::size_t in, std::size_t out,
+                      Workspace<T> ws) noexcept {
+  if (rows == 0 || out == 0) return Status::ok;
+  const cpu::detail::gemm_tiling t = cpu::detail::make_gemm_tiling(rows, out, in);
+  for (std::size_t tile = 0; tile < t.count(); ++tile) {
+    const std::size_t i0 = tile / t.tiles_n * t.tile_m, j0 = tile % t.tiles_n * t.tile_n;
+    const std::size_t m = std::min(t.tile_m, rows - i0), n = std::min(t.tile_n, out - j0);
+    T* c = y + i0 * out + j0;
+    for (std::size_t i = 0; i < m; ++i) std::copy(b + j0, b + j0 + n, c + i * out);
+    MAE_RETURN_IF_ERROR(gemm_accumulate<true>(m, n, in, T(1), x + i0 * in, in, W + j0 * in, in, c, out, ws));
+  }
+  return Status::ok;
+}
+
+// Multi-head self-attention over a packed qkv (B, N, 3D) into out (B, N, D): cpu::attention_forward, with one
+// N x N `probs` buffer reused by every (batch, head) pair instead of B*H saved ones.
+template <class T>
+Status attention_forward(const T* qkv, T* out, T* probs, std::size_t B, std::size_t N, std::size_t H, std::size_t hd,
+                         Workspace<T> ws) noexcept {
+  const std::size_t D = H * hd, ld = 3 * D;
+  const T scale = T(1) / std::sqrt(T(hd));
+  for (std::size_t pair = 0; pair < B * H; ++pair) {
+    const std::size_t b = pair / H, h = pair % H;
+    const T* q = qkv + b * N * ld + h * hd;
+    T* o = out + b * N * D + h * hd;
+    cpu::detail::scale_block(T(0), N, N, probs, N);
+    MAE_RETURN_IF_ERROR(gemm_accumulate<true>(N, N, hd, scale, q, ld, q + D, ld, probs, N, ws));
+    for (std::size_t i = 0; i < N; ++i) cpu::detail::softmax_row(probs + i * N, probs + i * N, N);
+    cpu::detail::scale_block(T(0), N, hd, o, D);
+    MAE_RETURN_IF_ERROR(gemm_accumulate<false>(N, hd, N, T(1), probs, N, q + 2 * D, ld, o, D, ws));
+  }
+  return Status::ok;
+}
+
+// Patches in Conv2d weight order (channel, row, col), the rows of the patch embedding: cpu::patchify_conv.
+template <class T>
+void patch_rows_conv(const T* img, T* out, std::size_t B, std::size_t C, std::size_t H, std::size_t W,
+                     std::size_t p) noexcept {
+  const std::size_t gh = H / p, gw = W / p, P = p * p * C;
+  for (std::size_t row = 0; row < B * gh * gw; ++row) {
+    const std::size_t b = row / (gh * gw), i = row / gw % gh, j = row % gw;
+    for (std::size_t c = 0; c < C; ++c)
+      for (std::size_t pi = 0; pi < p; ++pi)
+        for (std::size_t pj = 0; pj < p; ++pj)
+          out[row * P + (c * p + pi) * p + pj] = img[((b * C + c) * H + i * p + pi) * W + j * p + pj];
+  }
+}
+
+}  // namespace mae::embedded::detail
