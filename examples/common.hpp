@@ -37,6 +37,17 @@ inline Dataset load_fashion_mnist(const std::string& dir, bool train) {
   return d;
 }
 
+// Moves the last `count` images of d into a new data set (a validation split).
+inline Dataset split_off(Dataset& d, std::size_t count) {
+  const std::size_t px = d.rows * d.cols, keep = d.n - count;
+  Dataset tail{count, d.rows, d.cols, std::vector<float>(d.images.begin() + keep * px, d.images.end()),
+               std::vector<std::int32_t>(d.labels.begin() + keep, d.labels.end())};
+  d.images.resize(keep * px);
+  d.labels.resize(keep);
+  d.n = keep;
+  return tail;
+}
+
 // The order of epoch e: a permutation that depends only on (seed, e), so a resumed run sees the same batches.
 inline std::vector<std::uint32_t> epoch_order(std::size_t n, std::uint64_t seed, std::uint64_t epoch) {
   std::vector<float> key(n);

@@ -2,9 +2,10 @@
 // (or a file mapped like flash), every activation in one static arena, no heap, no exceptions, one thread.
 // It encodes one image (batch 1) repeatedly and prints the sizes and the latency (min and median).
 //
-// Weights compiled in (tests/embedded/CMakeLists.txt builds it so, with -fno-exceptions -fno-rtti, no OpenMP):
-//   mae_to_header checkpoint.safetensors weights.hpp --symbol mae_weights
-//   g++ -std=c++20 -O2 -DMAE_EMBEDDED_WEIGHTS_HEADER='"weights.hpp"' -Iinclude -I/usr/include/eigen3 ...
+// Weights compiled in (tests/embedded/CMakeLists.txt builds it so: -fno-exceptions -fno-rtti, no OpenMP runtime):
+//   mae_to_header checkpoint.safetensors weights.hpp --encoder-only
+//   g++ -std=c++20 -O2 -march=x86-64-v3 -fno-exceptions -fno-rtti -fopenmp-simd -Iinclude -I/usr/include/eigen3
+//       -DMAE_EMBEDDED_WEIGHTS_HEADER='"weights.hpp"' examples/embedded_encoder.cpp -o embedded_encoder
 //   embedded_encoder [iterations]
 // Otherwise it maps a safetensors file (F32, official names: a checkpoint, or mae_to_header's .safetensors output):
 //   embedded_encoder weights.safetensors [iterations]
@@ -34,7 +35,7 @@ mae::embedded::StaticArena<Encoder> arena;
 Encoder encoder;
 float image[Encoder::image_elems];
 float features[Encoder::feature_elems];
-constexpr std::size_t max_iterations = 100000;
+constexpr std::size_t max_iterations = 10000;
 double latency_us[max_iterations];
 
 struct Bytes {

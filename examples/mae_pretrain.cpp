@@ -24,7 +24,8 @@ void write_figure(Model& model, const examples::Dataset& test, std::size_t count
                               model.norm_pix_loss, (0.0f - examples::fmnist_mean) / examples::fmnist_std);
   std::size_t w = 0, h = 0;
   auto px = mae::figure_pixels(images.data(), rec, count, 1, 28, 28,
-                               [](float v, std::size_t) { return v * examples::fmnist_std + examples::fmnist_mean; }, w, h);
+                               [](float v, std::size_t) { return v * examples::fmnist_std + examples::fmnist_mean; }, w, h,
+                               4);
   mae::write_png(path, static_cast<int>(w), static_cast<int>(h), 1, px.data());
 }
 

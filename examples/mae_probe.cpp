@@ -20,8 +20,9 @@ struct Probe {
   void visit_params(Fn&& f) { head.visit("head.", f); }
 };
 
-// Encoder features of every image: the cls token or the mean of the patch tokens, after the final norm.
-std::vector<float> encoder_features(Model& model, const examples::Dataset& d, bool mean_pool) {
+// Encoder features of every image: the cls token or the mean of the patch tokens, after `blocks` encoder blocks
+// (all of them: after the final norm).
+std::vector<float> encoder_features(Model& model, const examples::Dataset& d, bool mean_pool, std::size_t blocks) {
   constexpr std::size_t D = Model::D, L = Model::L, chunk = 500;
   std::vector<float> out(d.n * D);
   mae::Tape<> tape(false);
@@ -29,7 +30,7 @@ std::vector<float> encoder_features(Model& model, const examples::Dataset& d, bo
     const std::size_t count = std::min(chunk, d.n - s);
     tape.reset();
     mae::Var<float, Model::Images> imgs{const_cast<float*>(d.images.data()) + s * 28 * 28, nullptr, {count, 1, 28, 28}};
-    auto x = model.encode_all(tape, imgs);
+    auto x = model.encode_all(tape, imgs, blocks);
     for (std::size_t i = 0; i < count; ++i)
       for (std::size_t k = 0; k < D; ++k) {
         double v = 0;
@@ -104,15 +105,20 @@ double train_and_test(std::vector<float> train, const std::vector<std::int32_t>&
 int main(int argc, char** argv) {
   CLI::App app{"Linear probe of a pretrained MAE encoder (preset fmnist-tiny) on Fashion-MNIST"};
   std::string data_dir = examples::default_data_dir(), checkpoint = "runs/mae_fmnist-tiny.safetensors";
-  bool raw = false, mean_pool = false, random_init = false;
+  bool raw = false, mean_pool = false, random_init = false, validation = false;
   int epochs = 10, threads = 0;
+  std::size_t blocks = Preset::depth;
   double lr = 1e-3;
   std::uint64_t seed = 0;
   app.add_option("--data", data_dir, "Fashion-MNIST directory (Debian package dataset-fashion-mnist)");
   app.add_option("--checkpoint", checkpoint, "pretrained weights (official or HuggingFace names; encoder suffices)");
   app.add_flag("--raw-pixels", raw, "baseline: logistic regression on the raw pixels");
   app.add_flag("--mean-pool", mean_pool, "features: mean of the patch tokens instead of the cls token");
+  app.add_flag("--validation", validation,
+               "evaluate on the last 10000 training images (probe trained on the first 50000): for choosing "
+               "options without looking at the test set");
   app.add_flag("--random-init", random_init, "probe a randomly initialised encoder (no checkpoint)");
+  app.add_option("--blocks", blocks, "features after this many encoder blocks (default: all, then the final norm)");
   app.add_option("--epochs", epochs, "probe training epochs");
   app.add_option("--lr", lr, "probe learning rate (AdamW, cosine schedule)");
   app.add_option("--seed", seed, "seed of the probe (and of the random-init encoder)");
@@ -121,8 +127,8 @@ int main(int argc, char** argv) {
   if (threads > 0) omp_set_num_threads(threads);
 
   try {
-    const auto train = examples::load_fashion_mnist(data_dir, true);
-    const auto test = examples::load_fashion_mnist(data_dir, false);
+    auto train = examples::load_fashion_mnist(data_dir, true);
+    auto test = validation ? examples::split_off(train, 10000) : examples::load_fashion_mnist(data_dir, false);
     double acc = 0;
     std::string what;
     if (raw) {
@@ -136,11 +142,13 @@ int main(int argc, char** argv) {
       }
       what = std::string(random_init ? "random-init" : "pretrained") + " encoder, " +
              (mean_pool ? "mean of patch tokens" : "cls token");
-      auto ftrain = encoder_features(model, train, mean_pool);
-      auto ftest = encoder_features(model, test, mean_pool);
+      if (blocks != Preset::depth) what += ", after block " + std::to_string(blocks);
+      auto ftrain = encoder_features(model, train, mean_pool, blocks);
+      auto ftest = encoder_features(model, test, mean_pool, blocks);
       acc = train_and_test<Model::D>(std::move(ftrain), train.labels, std::move(ftest), test.labels, epochs, lr, seed);
     }
-    std::printf("linear probe (%s): test accuracy %.2f%%\n", what.c_str(), 100.0 * acc);
+    std::printf("linear probe (%s): %s accuracy %.2f%%\n", what.c_str(), validation ? "validation" : "test",
+                100.0 * acc);
   } catch (const std::exception& e) {
     std::fprintf(stderr, "mae_probe: %s\n", e.what());
     return 1;

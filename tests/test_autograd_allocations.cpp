@@ -12,6 +12,9 @@ namespace {
 std::atomic<long> allocations{0};
 }
 
+// The replacements pair malloc with free; g++ cannot see that and warns about new/free pairs.
+#pragma GCC diagnostic ignored "-Wmismatched-new-delete"
+
 void* operator new(std::size_t n) {
   allocations.fetch_add(1, std::memory_order_relaxed);
   if (void* p = std::malloc(n ? n : 1)) return p;

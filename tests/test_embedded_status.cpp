@@ -79,7 +79,7 @@ TEST_CASE("embedded load_weights names the tensor it rejects and leaves the load
   CHECK(rejected(rewritten("decoder_blocks.0.attn.qkv.weight", [](SafetensorsWriter& w, auto& t) {
           const auto d = t.dims();  // (3D, D) stored as (D, 3D)
           w.add("decoder_blocks.0.attn.qkv.weight", std::span<const float>(t.data(), t.size()),
-                {static_cast<std::int64_t>(d[1]), static_cast<std::int64_t>(d[0])});
+                std::vector<std::int64_t>(d.rbegin(), d.rend()));
         })) == Status::shape_mismatch);
   CHECK(failed.view() == "decoder_blocks.0.attn.qkv.weight");
   // F32 data at an odd address.

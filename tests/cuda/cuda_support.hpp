@@ -12,6 +12,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <random>
+#include <string>
 #include <vector>
 
 #include "mae/backend/cpu.hpp"
@@ -35,7 +36,8 @@ using GK = kernels<backends::cuda>;
 template <class T>
 class device_buffer {
  public:
-  explicit device_buffer(std::size_t n) : n_(n), p_(static_cast<T*>(backend_traits<backends::cuda>::allocate(n * sizeof(T)))) {}
+  explicit device_buffer(std::size_t n)
+      : n_(n), p_(static_cast<T*>(backend_traits<backends::cuda>::allocate(n * sizeof(T)))) {}
   explicit device_buffer(const std::vector<T>& host) : device_buffer(host.size()) {
     copy_from_host<backends::cuda>(p_, host.data(), n_);
   }
@@ -75,11 +77,11 @@ double max_rel_error(const std::vector<T>& a, const std::vector<T>& b) {
 // FP32 kernels against the CPU backend: CUDA's expf/erfcf are within 2 ulp and cuBLAS sums in its own order.
 inline constexpr double op_tolerance = 1e-5;
 
-#define MAE_CHECK_CUDA_CLOSE(what, device, reference)                               \
-  do {                                                                              \
-    const double err_ = ::mae::test::max_rel_error((device).host(), reference);      \
-    INFO(what << ": relative error " << err_);                                      \
-    CHECK(err_ <= ::mae::test::op_tolerance);                                       \
+#define CHECK_CLOSE_TO_CPU(what, device, reference)                             \
+  do {                                                                          \
+    const double err_ = ::mae::test::max_rel_error((device).host(), reference); \
+    INFO(what << ": relative error " << err_);                                  \
+    CHECK(err_ <= ::mae::test::op_tolerance);                                   \
   } while (0)
 
 }  // namespace mae::test

@@ -30,14 +30,14 @@ TEST_CASE("memory, element-wise and broadcast kernels") {
   GK::copy_blocks(dx.data(), 20, gblk.data(), 17, 13, 7);
   CK::accumulate_blocks(x.data() + 5, 31, cblk.data(), 19, 11, 9);
   GK::accumulate_blocks(dx.data() + 5, 31, gblk.data(), 19, 11, 9);
-  MAE_CHECK_CUDA_CLOSE("copy/accumulate blocks", gblk, cblk);
+  CHECK_CLOSE_TO_CPU("copy/accumulate blocks", gblk, cblk);
 
   auto check = [&](const char* what, auto cpu, auto gpu) {
     auto c = y0;
     device_buffer<float> g(y0);
     cpu(c.data());
     gpu(g.data());
-    MAE_CHECK_CUDA_CLOSE(what, g, c);
+    CHECK_CLOSE_TO_CPU(what, g, c);
   };
   check("accumulate", [&](float* y) { CK::accumulate(y, x.data(), n); }, [&](float* y) { GK::accumulate(y, dx.data(), n); });
   check("axpy", [&](float* y) { CK::axpy(-0.75f, x.data(), y, n); }, [&](float* y) { GK::axpy(-0.75f, dx.data(), y, n); });
@@ -53,7 +53,7 @@ TEST_CASE("memory, element-wise and broadcast kernels") {
   device_buffer<float> gd(row);
   CK::sum_outer_accumulate(x.data(), cd.data(), outer, inner);
   GK::sum_outer_accumulate(dx.data(), gd.data(), outer, inner);
-  MAE_CHECK_CUDA_CLOSE("sum_outer_accumulate", gd, cd);
+  CHECK_CLOSE_TO_CPU("sum_outer_accumulate", gd, cd);
 
   std::vector<float> cs(1);
   device_buffer<float> gs(1);
@@ -73,14 +73,14 @@ TEST_CASE("linear, layernorm, gelu and softmax") {
   device_buffer<float> yg(rows * out);
   CK::linear_forward(x.data(), w.data(), b.data(), yc.data(), rows, in, out);
   GK::linear_forward(gx.data(), gw.data(), gb.data(), yg.data(), rows, in, out);
-  MAE_CHECK_CUDA_CLOSE("linear_forward", yg, yc);
+  CHECK_CLOSE_TO_CPU("linear_forward", yg, yc);
   auto dxc = random_vector<float>(rows * in, 5), dwc = random_vector<float>(out * in, 6), dbc = random_vector<float>(out, 7);
   device_buffer<float> dxg(dxc), dwg(dwc), dbg(dbc);
   CK::linear_backward(x.data(), w.data(), dy.data(), dxc.data(), dwc.data(), dbc.data(), rows, in, out);
   GK::linear_backward(gx.data(), gw.data(), gdy.data(), dxg.data(), dwg.data(), dbg.data(), rows, in, out);
-  MAE_CHECK_CUDA_CLOSE("linear dx", dxg, dxc);
-  MAE_CHECK_CUDA_CLOSE("linear dw", dwg, dwc);
-  MAE_CHECK_CUDA_CLOSE("linear db", dbg, dbc);
+  CHECK_CLOSE_TO_CPU("linear dx", dxg, dxc);
+  CHECK_CLOSE_TO_CPU("linear dw", dwg, dwc);
+  CHECK_CLOSE_TO_CPU("linear db", dbg, dbc);
 
   // LayerNorm over the rows of x (cols = in), parameters w[0:in), b[0:in) of a fresh draw.
   const auto lw = random_vector<float>(in, 8), lb = random_vector<float>(in, 9), ldy = random_vector<float>(rows * in, 10);
@@ -89,40 +89,40 @@ TEST_CASE("linear, layernorm, gelu and softmax") {
   device_buffer<float> gly(rows * in), glm(rows), glr(rows);
   CK::layernorm_forward(x.data(), lw.data(), lb.data(), ly.data(), lm.data(), lr.data(), rows, in, 1e-6f);
   GK::layernorm_forward(gx.data(), glw.data(), glb.data(), gly.data(), glm.data(), glr.data(), rows, in, 1e-6f);
-  MAE_CHECK_CUDA_CLOSE("layernorm y", gly, ly);
-  MAE_CHECK_CUDA_CLOSE("layernorm rstd", glr, lr);
+  CHECK_CLOSE_TO_CPU("layernorm y", gly, ly);
+  CHECK_CLOSE_TO_CPU("layernorm rstd", glr, lr);
   auto ldx = random_vector<float>(rows * in, 11), ldw = random_vector<float>(in, 12), ldb = random_vector<float>(in, 13);
   device_buffer<float> gldx(ldx), gldw(ldw), gldb(ldb);
   CK::layernorm_backward(x.data(), lw.data(), lm.data(), lr.data(), ldy.data(), ldx.data(), ldw.data(), ldb.data(),
                          rows, in);
   GK::layernorm_backward(gx.data(), glw.data(), glm.data(), glr.data(), gldy.data(), gldx.data(), gldw.data(),
                          gldb.data(), rows, in);
-  MAE_CHECK_CUDA_CLOSE("layernorm dx", gldx, ldx);
-  MAE_CHECK_CUDA_CLOSE("layernorm dw", gldw, ldw);
-  MAE_CHECK_CUDA_CLOSE("layernorm db", gldb, ldb);
+  CHECK_CLOSE_TO_CPU("layernorm dx", gldx, ldx);
+  CHECK_CLOSE_TO_CPU("layernorm dw", gldw, ldw);
+  CHECK_CLOSE_TO_CPU("layernorm db", gldb, ldb);
 
   const std::size_t n = rows * in;
   std::vector<float> gy(n);
   device_buffer<float> ggy(n);
   CK::gelu_forward(x.data(), gy.data(), n);
   GK::gelu_forward(gx.data(), ggy.data(), n);
-  MAE_CHECK_CUDA_CLOSE("gelu y", ggy, gy);
+  CHECK_CLOSE_TO_CPU("gelu y", ggy, gy);
   auto gdx = random_vector<float>(n, 14);
   device_buffer<float> ggdx(gdx);
   CK::gelu_backward(x.data(), ldy.data(), gdx.data(), n);
   GK::gelu_backward(gx.data(), gldy.data(), ggdx.data(), n);
-  MAE_CHECK_CUDA_CLOSE("gelu dx", ggdx, gdx);
+  CHECK_CLOSE_TO_CPU("gelu dx", ggdx, gdx);
 
   std::vector<float> sy(n);
   device_buffer<float> gsy(n);
   CK::softmax_forward(x.data(), sy.data(), rows, in);
   GK::softmax_forward(gx.data(), gsy.data(), rows, in);
-  MAE_CHECK_CUDA_CLOSE("softmax y", gsy, sy);
+  CHECK_CLOSE_TO_CPU("softmax y", gsy, sy);
   auto sdx = random_vector<float>(n, 15);
   device_buffer<float> gsdx(sdx);
   CK::softmax_backward(sy.data(), ldy.data(), sdx.data(), rows, in);
   GK::softmax_backward(gsy.data(), gldy.data(), gsdx.data(), rows, in);
-  MAE_CHECK_CUDA_CLOSE("softmax dx", gsdx, sdx);
+  CHECK_CLOSE_TO_CPU("softmax dx", gsdx, sdx);
 }
 
 TEST_CASE("attention forward and backward") {
@@ -136,15 +136,15 @@ TEST_CASE("attention forward and backward") {
     device_buffer<float> og(oc.size()), pg(pc.size());
     CK::attention_forward(qkv.data(), oc.data(), pc.data(), c.b, c.n, c.h, c.hd);
     GK::attention_forward(gqkv.data(), og.data(), pg.data(), c.b, c.n, c.h, c.hd);
-    MAE_CHECK_CUDA_CLOSE("attention out", og, oc);
-    MAE_CHECK_CUDA_CLOSE("attention probs", pg, pc);
+    CHECK_CLOSE_TO_CPU("attention out", og, oc);
+    CHECK_CLOSE_TO_CPU("attention probs", pg, pc);
     auto dc = random_vector<float>(qkv.size(), 3);
     device_buffer<float> dg(dc);
     std::vector<float> sc(CK::attention_scratch_elems(c.b, c.n, c.h, c.hd));
     device_buffer<float> sg(GK::attention_scratch_elems(c.b, c.n, c.h, c.hd));
     CK::attention_backward(qkv.data(), pc.data(), dout.data(), dc.data(), c.b, c.n, c.h, c.hd, sc.data());
     GK::attention_backward(gqkv.data(), pg.data(), gdout.data(), dg.data(), c.b, c.n, c.h, c.hd, sg.data());
-    MAE_CHECK_CUDA_CLOSE("attention dqkv", dg, dc);
+    CHECK_CLOSE_TO_CPU("attention dqkv", dg, dc);
   }
 }
 
@@ -165,7 +165,7 @@ TEST_CASE("tokens, patches and losses") {
   device_buffer<float> dxg(dxc);
   CK::scatter_add_tokens(dy.data(), idx.data(), dxc.data(), b, nin, nout, d);
   GK::scatter_add_tokens(gdy.data(), gidx.data(), dxg.data(), b, nin, nout, d);
-  MAE_CHECK_CUDA_CLOSE("scatter_add_tokens", dxg, dxc);
+  CHECK_CLOSE_TO_CPU("scatter_add_tokens", dxg, dxc);
   idx[13] = 49;
   device_buffer<std::int32_t> gbad(idx);
   CHECK_THROWS_WITH_AS(GK::gather_tokens(gx.data(), gbad.data(), yg.data(), b, nin, nout, d),
@@ -195,15 +195,15 @@ TEST_CASE("tokens, patches and losses") {
   device_buffer<float> tng(n), lg(1);
   CK::masked_mse_forward(pred.data(), pc.data(), mask.data(), tnc.data(), lc.data(), b, L, P, true, 1e-6f);
   GK::masked_mse_forward(gpred.data(), pg.data(), gmask.data(), tng.data(), lg.data(), b, L, P, true, 1e-6f);
-  MAE_CHECK_CUDA_CLOSE("masked_mse target_norm", tng, tnc);
-  MAE_CHECK_CUDA_CLOSE("masked_mse loss", lg, lc);
+  CHECK_CLOSE_TO_CPU("masked_mse target_norm", tng, tnc);
+  CHECK_CLOSE_TO_CPU("masked_mse loss", lg, lc);
   const std::vector<float> dloss{0.7f};
   device_buffer<float> gdloss(dloss);
   auto dpc = random_vector<float>(n, 6);
   device_buffer<float> dpg(dpc);
   CK::masked_mse_backward(pred.data(), tnc.data(), mask.data(), dloss.data(), dpc.data(), b, L, P);
   GK::masked_mse_backward(gpred.data(), tng.data(), gmask.data(), gdloss.data(), dpg.data(), b, L, P);
-  MAE_CHECK_CUDA_CLOSE("masked_mse dpred", dpg, dpc);
+  CHECK_CLOSE_TO_CPU("masked_mse dpred", dpg, dpc);
 
   const std::size_t classes = 10;
   const auto logits = random_vector<float>(b * nout * classes, 7, -5.0, 5.0);
@@ -215,12 +215,12 @@ TEST_CASE("tokens, patches and losses") {
   device_buffer<float> prg(logits.size()), ceg(1);
   CK::cross_entropy_forward(logits.data(), labels.data(), prc.data(), cec.data(), labels.size(), classes);
   GK::cross_entropy_forward(glogits.data(), glabels.data(), prg.data(), ceg.data(), labels.size(), classes);
-  MAE_CHECK_CUDA_CLOSE("cross-entropy loss", ceg, cec);
+  CHECK_CLOSE_TO_CPU("cross-entropy loss", ceg, cec);
   auto dlc = random_vector<float>(logits.size(), 8);
   device_buffer<float> dlg(dlc);
   CK::cross_entropy_backward(prc.data(), labels.data(), dloss.data(), dlc.data(), labels.size(), classes);
   GK::cross_entropy_backward(prg.data(), glabels.data(), gdloss.data(), dlg.data(), labels.size(), classes);
-  MAE_CHECK_CUDA_CLOSE("cross-entropy dlogits", dlg, dlc);
+  CHECK_CLOSE_TO_CPU("cross-entropy dlogits", dlg, dlc);
 }
 
 TEST_CASE("fill_uniform and random_masking are bit-identical to the CPU backend") {
@@ -256,8 +256,8 @@ TEST_CASE("adamw_step") {
     CK::adamw_step(pc.data(), g.data(), mc.data(), vc.data(), n, 1e-3f, 0.9f, 0.95f, 1e-8f, 0.05f, step);
     GK::adamw_step(pg.data(), gg.data(), mg.data(), vg.data(), n, 1e-3f, 0.9f, 0.95f, 1e-8f, 0.05f, step);
   }
-  MAE_CHECK_CUDA_CLOSE("adamw param", pg, pc);
-  MAE_CHECK_CUDA_CLOSE("adamw exp_avg_sq", vg, vc);
+  CHECK_CLOSE_TO_CPU("adamw param", pg, pc);
+  CHECK_CLOSE_TO_CPU("adamw exp_avg_sq", vg, vc);
 }
 
 TEST_CASE("a failing CUDA call names the file, the line and the call") {

@@ -21,6 +21,7 @@ inline void eigen_assert_failed() { ++eigen_assert_failures; }
 #include <bit>
 #include <cerrno>
 #include <cmath>
+#include <cstdlib>
 #include <cstring>
 
 #include "embedded_reference.hpp"
@@ -126,6 +127,17 @@ int main() {
   check(same_bits(mask, reference::mask), "reconstruct: mask equals the heap model's forward mask");
   check(!MAE_COUNTS_ALLOCATIONS || allocated == 0, "no heap allocation");
   check(eigen_assert_failures == 0, "Eigen reports no allocation (nor any other failed assertion)");
+
+  // The two guards above do see allocations.
+#if MAE_COUNTS_ALLOCATIONS
+  const long counted = allocations;
+  void* volatile probe = std::malloc(16);
+  std::free(probe);
+  check(allocations == counted + 1, "the counting malloc is the one in use");
+#endif
+  const long eigen_failures = eigen_assert_failures;
+  { Eigen::VectorXf v(64); v.setZero(); }
+  check(eigen_assert_failures > eigen_failures, "Eigen's no-malloc check fires on an allocation");
 
   // Errors come back as values.
   check(encoder.bind(encoder_arena.bytes, Encoder::required_bytes - 1) == Status::buffer_too_small, "small arena");

@@ -12,7 +12,7 @@
 #                                        into .gpu-deps/, which a device call carries: the GPU image has nvcc, cuBLAS,
 #                                        CMake and PyTorch but not Debian's Eigen/doctest, and ../shared does not travel)
 # Environment: MAE_GPU_BUILD (build dir, default build-gpu), MAE_GPU_ARCH (default 90), MAE_GPU_JOBS (parallel
-#              compiles, default nproc), BATCH (64), STEPS (20), TORCH_TIMEOUT (seconds per PyTorch run, default 150).
+#              compiles, default nproc), BATCH (64), STEPS (20), TORCH_TIMEOUT (seconds per PyTorch run, default 120).
 set -euo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 deps="$root/.gpu-deps"
@@ -97,7 +97,7 @@ elif ! "$python" -c 'import torch, sys; sys.exit(0 if torch.cuda.is_available() 
 else
   for variant in "" "--compile" "--amp bf16" "--amp bf16 --compile"; do
     # shellcheck disable=SC2086  # variant holds separate arguments
-    if ! timeout "${TORCH_TIMEOUT:-150}" "$python" "$anchor" mae-vit-base --device cuda --batch "$batch" \
+    if ! timeout "${TORCH_TIMEOUT:-120}" "$python" "$anchor" mae-vit-base --device cuda --batch "$batch" \
         --steps "$steps" $variant 2> "$build/torch.log" | tail -1 | tee -a "$results"; then
       echo "{\"impl\": \"torch\", \"variant\": \"$variant\", \"error\": \"failed or timed out, see $build/torch.log\"}" \
         | tee -a "$results"

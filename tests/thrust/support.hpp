@@ -9,6 +9,7 @@
 #include <cstdint>
 #include <random>
 #include <string>
+#include <type_traits>
 #include <vector>
 
 #include "mae/backend/cpu.hpp"
@@ -49,11 +50,11 @@ double max_rel_error(const std::vector<T>& a, const std::vector<T>& b) {
 template <class T>
 inline constexpr double tolerance = sizeof(T) == 4 ? 1e-5 : 1e-12;
 
-#define MAE_CHECK_CLOSE(what, a, b)                                                   \
-  do {                                                                                \
-    const double err_ = ::mae::test::max_rel_error(a, b);                             \
-    INFO(::mae::test::system_name() << " " << what << ": relative error " << err_);  \
-    CHECK(err_ <= ::mae::test::tolerance<typename std::decay_t<decltype(a)>::value_type>); \
+#define CHECK_CLOSE_TO_CPU(what, a, b)                                                           \
+  do {                                                                                           \
+    const double err_ = ::mae::test::max_rel_error(a, b);                                        \
+    INFO(std::string(::mae::test::system_name()) << " " << what << ": relative error " << err_); \
+    CHECK(err_ <= ::mae::test::tolerance<typename std::decay_t<decltype(a)>::value_type>);       \
   } while (0)
 
 }  // namespace mae::test

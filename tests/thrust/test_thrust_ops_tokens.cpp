@@ -20,7 +20,7 @@ TEST_CASE_TEMPLATE("gather and scatter of tokens equal the CPU backend's", T, fl
   auto dxc = random_vector<T>(x.size(), 3), dxt = dxc;
   CK::scatter_add_tokens(dy.data(), idx.data(), dxc.data(), b, nin, nout, d);
   TK::scatter_add_tokens(dy.data(), idx.data(), dxt.data(), b, nin, nout, d);
-  MAE_CHECK_CLOSE("scatter_add_tokens", dxt, dxc);
+  CHECK_CLOSE_TO_CPU("scatter_add_tokens", dxt, dxc);
 
   idx[9] = static_cast<std::int32_t>(nin);
   CHECK_THROWS_WITH_AS(TK::gather_tokens(x.data(), idx.data(), yt.data(), b, nin, nout, d),
@@ -54,13 +54,13 @@ TEST_CASE_TEMPLATE("masked MSE (norm_pix on and off) equals the CPU backend's", 
     std::vector<T> tnc(n), tnt(n), lc(1), lt(1);
     CK::masked_mse_forward(pred.data(), target.data(), mask.data(), tnc.data(), lc.data(), b, l, p, norm_pix, T(1e-6));
     TK::masked_mse_forward(pred.data(), target.data(), mask.data(), tnt.data(), lt.data(), b, l, p, norm_pix, T(1e-6));
-    MAE_CHECK_CLOSE("target_norm", tnt, tnc);
-    MAE_CHECK_CLOSE("loss", lt, lc);
+    CHECK_CLOSE_TO_CPU("target_norm", tnt, tnc);
+    CHECK_CLOSE_TO_CPU("loss", lt, lc);
     const T dloss[1] = {T(0.7)};
     auto dc = random_vector<T>(n, 3), dt = dc;
     CK::masked_mse_backward(pred.data(), tnc.data(), mask.data(), dloss, dc.data(), b, l, p);
     TK::masked_mse_backward(pred.data(), tnc.data(), mask.data(), dloss, dt.data(), b, l, p);
-    MAE_CHECK_CLOSE("dpred", dt, dc);
+    CHECK_CLOSE_TO_CPU("dpred", dt, dc);
   }
   std::vector<T> zeros(b * l, T(0)), tn(n), loss(1);
   CHECK_THROWS_AS(TK::masked_mse_forward(pred.data(), target.data(), zeros.data(), tn.data(), loss.data(), b, l, p, true,
@@ -79,11 +79,11 @@ TEST_CASE_TEMPLATE("L1 and cross-entropy equal the CPU backend's", T, float, dou
     std::vector<T> lc(1), lt(1);
     CK::l1_forward(pred.data(), target.data(), m, lc.data(), rows, p);
     TK::l1_forward(pred.data(), target.data(), m, lt.data(), rows, p);
-    MAE_CHECK_CLOSE("l1 loss", lt, lc);
+    CHECK_CLOSE_TO_CPU("l1 loss", lt, lc);
     auto dc = random_vector<T>(rows * p, 3), dt = dc;
     CK::l1_backward(pred.data(), target.data(), m, dloss, dc.data(), rows, p);
     TK::l1_backward(pred.data(), target.data(), m, dloss, dt.data(), rows, p);
-    MAE_CHECK_CLOSE("l1 dpred", dt, dc);
+    CHECK_CLOSE_TO_CPU("l1 dpred", dt, dc);
   }
 
   const auto logits = random_vector<T>(rows * classes, 4, -5.0, 5.0);
@@ -92,12 +92,12 @@ TEST_CASE_TEMPLATE("L1 and cross-entropy equal the CPU backend's", T, float, dou
   std::vector<T> pc(rows * classes), pt(pc.size()), lc(1), lt(1);
   CK::cross_entropy_forward(logits.data(), labels.data(), pc.data(), lc.data(), rows, classes);
   TK::cross_entropy_forward(logits.data(), labels.data(), pt.data(), lt.data(), rows, classes);
-  MAE_CHECK_CLOSE("cross-entropy probs", pt, pc);
-  MAE_CHECK_CLOSE("cross-entropy loss", lt, lc);
+  CHECK_CLOSE_TO_CPU("cross-entropy probs", pt, pc);
+  CHECK_CLOSE_TO_CPU("cross-entropy loss", lt, lc);
   auto dc = random_vector<T>(rows * classes, 5), dt = dc;
   CK::cross_entropy_backward(pc.data(), labels.data(), dloss, dc.data(), rows, classes);
   TK::cross_entropy_backward(pc.data(), labels.data(), dloss, dt.data(), rows, classes);
-  MAE_CHECK_CLOSE("cross-entropy dlogits", dt, dc);
+  CHECK_CLOSE_TO_CPU("cross-entropy dlogits", dt, dc);
 
   labels[17] = static_cast<std::int32_t>(classes);
   CHECK_THROWS_AS(TK::cross_entropy_forward(logits.data(), labels.data(), pt.data(), lt.data(), rows, classes),

@@ -28,12 +28,19 @@ Var<T, S, B> constant(TensorView<T, S, B> v) { return {v.data(), nullptr, v.dims
 template <class T, class S, class B>
 Var<T, S, B> constant(Tensor<T, S, B>& t) { return {t.data(), nullptr, t.dims()}; }
 
+// Tag for parameters outside AdamW's weight-decay group (biases, norm weights): Param<...> bias{no_decay};
+inline constexpr struct no_decay_t {
+} no_decay{};
+
 template <class T, class S, class B = backends::cpu>
 struct Param {
   static_assert(is_static_shape<S>, "Param: a parameter's shape must be fully static");
   Tensor<T, S, B> value;
   Tensor<T, S, B> grad;
   bool decay = true;  // AdamW weight decay group (off for biases and norm weights)
+
+  Param() = default;
+  explicit Param(no_decay_t) : decay(false) {}
 
   Var<T, S, B> var() noexcept { return {value.data(), grad.data(), value.dims()}; }
   // The same buffer under another static shape of equal size (e.g. a conv kernel seen as a matrix).

@@ -19,7 +19,7 @@ static_assert(std::endian::native == std::endian::little,
 template <class Model>
 Status load_weights(Model& model, const SafetensorsView& file, TensorName* failed = nullptr) noexcept {
   typename Model::Weights w;
-  MAE_RETURN_IF_ERROR(w.visit([&](const TensorName& name, const float*& slot, Dims dims) noexcept {
+  const Status visited = w.visit([&](const TensorName& name, const float*& slot, Dims dims) noexcept {
     if (failed) *failed = name;
     TensorView t;
     MAE_RETURN_IF_ERROR(file.find(name.view(), t));
@@ -30,7 +30,8 @@ Status load_weights(Model& model, const SafetensorsView& file, TensorName* faile
     if (reinterpret_cast<std::uintptr_t>(t.data) % alignof(float) != 0) return Status::weights_misaligned;
     slot = reinterpret_cast<const float*>(t.data);
     return Status::ok;
-  }));
+  });
+  if (visited != Status::ok) return visited;
   if (failed) *failed = TensorName{};
   return model.set_weights(w);
 }

@@ -29,7 +29,7 @@ class MaskedAutoencoder {
 
   // Parameters and buffers under their official names (MAE_SPEC §10).
   Param<T, Shape<D, C, P, P>, B> patch_embed_weight;                // patch_embed.proj.weight
-  Param<T, Shape<D>, B> patch_embed_bias{.decay = false};           // patch_embed.proj.bias
+  Param<T, Shape<D>, B> patch_embed_bias{no_decay};           // patch_embed.proj.bias
   Param<T, Shape<1, 1, D>, B> cls_token;                            // decayed in pretraining (3-D)
   Tensor<T, Shape<1, L + 1, D>, B> pos_embed;                       // fixed sin-cos
   std::vector<EncoderBlock> blocks;
@@ -143,11 +143,14 @@ class MaskedAutoencoder {
   template <std::size_t Keep = Config::keep>
   auto encode(Tape<B>& tape, Var<T, Images, B> imgs, const std::int32_t* ids_keep, std::size_t keep = Keep) {
     auto visible = gather_tokens<Keep>(tape, embed(tape, imgs), ids_keep, keep);
-    return encoder_blocks(tape, visible);
+    return encoder_blocks(tape, visible, Config::depth);
   }
 
   // Encoder on all L tokens, no masking (features for probes and fine-tuning): (batch, 1 + L, D).
-  auto encode_all(Tape<B>& tape, Var<T, Images, B> imgs) { return encoder_blocks(tape, embed(tape, imgs)); }
+  // With num_blocks < depth: the output of block num_blocks - 1 (no final norm), for probing inner layers.
+  auto encode_all(Tape<B>& tape, Var<T, Images, B> imgs, std::size_t num_blocks = Config::depth) {
+    return encoder_blocks(tape, embed(tape, imgs), num_blocks);
+  }
 
   template <std::size_t Keep = Config::keep, std::size_t N>
   Var<T, Shape<dyn, L, PD>, B> decode(Tape<B>& tape, Var<T, Shape<dyn, N, D>, B> latent,
@@ -169,14 +172,17 @@ class MaskedAutoencoder {
 
  private:
   template <std::size_t N>
-  auto encoder_blocks(Tape<B>& tape, Var<T, Shape<dyn, N, D>, B> tokens) {
+  auto encoder_blocks(Tape<B>& tape, Var<T, Shape<dyn, N, D>, B> tokens, std::size_t num_blocks) {
+    MAE_CHECK(num_blocks <= blocks.size(), "MaskedAutoencoder: asked for " + std::to_string(num_blocks) +
+                                               " encoder blocks, the model has " + std::to_string(blocks.size()));
     const std::size_t batch = tokens.dims[0];
     auto cls = add(tape, cls_token.var(), Var<T, Shape<1, 1, D>, B>{pos_embed.data(), nullptr, {1, 1, D}});
     auto x = concat_tokens(tape, expand_token<1>(tape, cls, batch), tokens);
-    for (std::size_t i = 0; i < blocks.size(); ++i) {
+    for (std::size_t i = 0; i < num_blocks; ++i) {
       auto scope = tape.scope("blocks", static_cast<int>(i));
       x = blocks[i](tape, x);
     }
+    if (num_blocks < blocks.size()) return x;
     auto scope = tape.scope("norm");
     return norm(tape, x);
   }

@@ -1,10 +1,12 @@
 #pragma once
-// The forward kernels of the embedded path, bit-identical to the CPU backend's (mae/backend/cpu/) and
-// without its one allocation: GEMM packing goes to a caller's workspace instead of a thread_local vector.
-// linear_forward and attention_forward follow cpu::linear_forward / cpu::attention_forward step by step
-// (same tiling of C, same Eigen blocking, same kernels, same order); element-wise and row kernels
-// (layernorm, GELU, softmax rows, add_rowvec) are the backend's own functions. Single-threaded, no
-// exceptions; the bit-equality tests (tests/test_embedded_bits.cpp) guard against drift from the backend.
+// The forward kernels of the embedded path, bit-identical to the CPU backend's (mae/backend/cpu/), with no
+// allocation and no thread in any build:
+// - GEMM packing goes to a caller's workspace instead of the backend's thread_local vector; linear_forward and
+//   attention_forward follow cpu::linear_forward / cpu::attention_forward step by step (same tiling of C, same
+//   Eigen blocking and kernels, same order), their tiles and (batch, head) pairs run one after the other;
+// - the row and element-wise kernels are the backend's loops without their OpenMP regions (in an OpenMP build
+//   libgomp allocates on entering them), computing the same expressions with the same helpers (cpu::detail).
+// The bit-equality tests (tests/test_embedded_bits.cpp, tests/embedded/) guard against drift from the backend.
 #include <Eigen/Core>
 #include <algorithm>
 #include <cmath>
@@ -12,9 +14,8 @@
 #include <cstdint>
 
 #include "mae/backend/cpu/activation.hpp"
-#include "mae/backend/cpu/elementwise.hpp"
 #include "mae/backend/cpu/gemm.hpp"
-#include "mae/backend/cpu/layernorm.hpp"
+#include "mae/backend/cpu/vecmath.hpp"
 #include "mae/models/static_status.hpp"
 
 namespace mae::embedded::detail {
@@ -140,6 +141,56 @@ Status attention_forward(const T* qkv, T* out, T* probs, std::size_t B, std::siz
     MAE_RETURN_IF_ERROR(gemm_accumulate<false>(N, hd, N, T(1), probs, N, q + 2 * D, ld, o, D, ws));
   }
   return Status::ok;
+}
+
+// y[o, i] = x[o, i] + row[i] (y may be x): cpu::add_rowvec.
+template <class T>
+void add_rowvec(const T* x, const T* row, T* y, std::size_t outer, std::size_t inner) noexcept {
+  for (std::size_t o = 0; o < outer; ++o) {
+    const T* xo = x + o * inner;
+    T* yo = y + o * inner;
+#pragma omp simd
+    for (std::size_t i = 0; i < inner; ++i) yo[i] = xo[i] + row[i];
+  }
+}
+
+// y = x Φ(x) (y may be x): cpu::gelu_forward.
+template <class T>
+void gelu_forward(const T* x, T* y, std::size_t n) noexcept {
+#pragma omp simd
+  for (std::size_t i = 0; i < n; ++i) y[i] = x[i] * cpu::detail::normal_cdf(x[i]);
+}
+
+// LayerNorm of each row: cpu::layernorm_forward without the saved statistics.
+template <class T>
+void layernorm_forward(const T* x, const T* w, const T* b, T* y, std::size_t rows, std::size_t cols, T eps) noexcept {
+  for (std::size_t r = 0; r < rows; ++r) {
+    const T* xr = x + r * cols;
+    T* yr = y + r * cols;
+    const T mu = cpu::detail::sum(xr, cols) / T(cols);
+    const T rs = T(1) / std::sqrt(cpu::detail::sum_sq_dev(xr, mu, cols) / T(cols) + eps);
+#pragma omp simd
+    for (std::size_t c = 0; c < cols; ++c) yr[c] = (xr[c] - mu) * rs * w[c] + b[c];
+  }
+}
+
+// MAE's per-sample masking from given noise: mae::random_masking (a stable argsort; the order is unique, so any
+// correct sort gives the same indices).
+template <class T>
+void random_masking(const float* noise, std::size_t batch, std::size_t tokens, std::size_t keep,
+                    std::int32_t* ids_shuffle, std::int32_t* ids_restore, std::int32_t* ids_keep, T* mask) noexcept {
+  for (std::size_t b = 0; b < batch; ++b) {
+    std::int32_t* shuffle = ids_shuffle + b * tokens;
+    const float* nz = noise + b * tokens;
+    for (std::size_t t = 0; t < tokens; ++t) shuffle[t] = static_cast<std::int32_t>(t);
+    std::sort(shuffle, shuffle + tokens,
+              [nz](std::int32_t a, std::int32_t c) { return nz[a] < nz[c] || (nz[a] == nz[c] && a < c); });
+    std::copy(shuffle, shuffle + keep, ids_keep + b * keep);
+    for (std::size_t k = 0; k < tokens; ++k) {
+      ids_restore[b * tokens + static_cast<std::size_t>(shuffle[k])] = static_cast<std::int32_t>(k);
+      mask[b * tokens + static_cast<std::size_t>(shuffle[k])] = k < keep ? T(0) : T(1);
+    }
+  }
 }
 
 // Patches in Conv2d weight order (channel, row, col), the rows of the patch embedding: cpu::patchify_conv.

@@ -20,7 +20,6 @@
 #include <cstring>
 #include <string_view>
 
-#include "mae/core/masking.hpp"
 #include "mae/models/config.hpp"
 #include "mae/models/static_kernels.hpp"
 #include "mae/models/static_status.hpp"
@@ -137,7 +136,7 @@ inline constexpr std::size_t static_weight_bytes = [] {
 // Where each buffer of the arena starts (bytes, 64-byte aligned). The decoder's buffers overlay the encoder's,
 // which are dead by then; the latent and the masking indices live across both.
 struct StaticLayout {
-  std::size_t workspace, workspace_elems, mean, rstd, probs, latent, ids_shuffle, ids_restore, ids_keep;
+  std::size_t workspace, workspace_elems, probs, latent, ids_shuffle, ids_restore, ids_keep;
   std::size_t x, h, wide, y, patches, embed;                       // encoder phase
   std::size_t dec_embed, dec_x, dec_h, dec_wide, dec_y, dec_pred;  // decoder phase
   std::size_t total;
@@ -183,8 +182,6 @@ constexpr StaticLayout make_static_layout() {
   constexpr std::size_t f = sizeof(float), i32 = sizeof(std::int32_t);
   l.workspace_elems = ws;
   l.workspace = take(ws, f);
-  l.mean = take(Batch * N, f);
-  l.rstd = take(Batch * N, f);
   l.probs = take(N * N, f);
   if (Decoder) {
     l.latent = take(Batch * Nm * D, f);
@@ -295,7 +292,7 @@ class StaticModel {
       if (!std::isfinite(noise[i])) return Status::invalid_noise;  // NaN would break the sort's ordering
     auto* ids_keep = buf<std::int32_t>(layout.ids_keep);
     auto* ids_restore = buf<std::int32_t>(layout.ids_restore);
-    random_masking(noise, Batch, L, Keep, MaskIndices<float>{buf<std::int32_t>(layout.ids_shuffle), ids_restore, ids_keep, mask});
+    detail::random_masking(noise, Batch, L, Keep, buf<std::int32_t>(layout.ids_shuffle), ids_restore, ids_keep, mask);
 
     MAE_RETURN_IF_ERROR(embed(images));
     float* x = buf<float>(layout.x);
@@ -322,7 +319,7 @@ class StaticModel {
         std::memcpy(xb + (1 + t) * Dd, j < Keep ? yb + (1 + j) * Dd : w_.mask_token, Dd * sizeof(float));
       }
     }
-    cpu::add_rowvec(dx, w_.decoder_pos_embed, dx, Batch, dec_tokens * Dd);
+    detail::add_rowvec(dx, w_.decoder_pos_embed, dx, Batch, dec_tokens * Dd);
     for (std::size_t i = 0; i < Config::dec_depth; ++i)
       MAE_RETURN_IF_ERROR(block<Dd, DecHidden>(w_.decoder_blocks[i], dx, dec_tokens, dec_heads, layout.dec_h,
                                                layout.dec_wide, layout.dec_y));
@@ -344,8 +341,7 @@ class StaticModel {
   detail::Workspace<float> workspace() const noexcept { return {buf<float>(layout.workspace), layout.workspace_elems}; }
 
   void layer_norm(const Norm& n, const float* x, float* y, std::size_t rows, std::size_t d) const noexcept {
-    cpu::layernorm_forward(x, n.weight, n.bias, y, buf<float>(layout.mean), buf<float>(layout.rstd), rows, d,
-                           layer_norm_eps);
+    detail::layernorm_forward(x, n.weight, n.bias, y, rows, d, layer_norm_eps);
   }
 
   // Patch embedding plus position (MaskedAutoencoder::embed) into `embed`: (Batch, L, D).
@@ -355,13 +351,13 @@ class StaticModel {
     detail::patch_rows_conv(images, patches, Batch, C, Img, Img, Patch);
     MAE_RETURN_IF_ERROR(detail::linear_forward(patches, w_.patch_embed.weight, w_.patch_embed.bias, e, Batch * L,
                                                PatchIn, D, workspace()));
-    cpu::add_rowvec(e, w_.pos_embed + D, e, Batch, L * D);
+    detail::add_rowvec(e, w_.pos_embed + D, e, Batch, L * D);
     return Status::ok;
   }
 
   // Token 0 of every sample of x (Batch, n, D): cls_token + pos_embed[0].
   void put_cls(float* x, std::size_t n) const noexcept {
-    cpu::add_rowvec(w_.cls_token, w_.pos_embed, x, 1, D);
+    detail::add_rowvec(w_.cls_token, w_.pos_embed, x, 1, D);
     for (std::size_t b = 1; b < Batch; ++b) std::memcpy(x + b * n * D, x, D * sizeof(float));
   }
 
@@ -384,12 +380,12 @@ class StaticModel {
     MAE_RETURN_IF_ERROR(detail::linear_forward(h, w.qkv.weight, w.qkv.bias, wide, rows, Dm, 3 * Dm, ws));
     MAE_RETURN_IF_ERROR(detail::attention_forward(wide, h, buf<float>(layout.probs), Batch, n, heads, Dm / heads, ws));
     MAE_RETURN_IF_ERROR(detail::linear_forward(h, w.proj.weight, w.proj.bias, y, rows, Dm, Dm, ws));
-    cpu::add_rowvec(x, y, x, 1, rows * Dm);
+    detail::add_rowvec(x, y, x, 1, rows * Dm);
     layer_norm(w.norm2, x, h, rows, Dm);
     MAE_RETURN_IF_ERROR(detail::linear_forward(h, w.fc1.weight, w.fc1.bias, wide, rows, Dm, Hid, ws));
-    cpu::gelu_forward(wide, wide, rows * Hid);
+    detail::gelu_forward(wide, wide, rows * Hid);
     MAE_RETURN_IF_ERROR(detail::linear_forward(wide, w.fc2.weight, w.fc2.bias, y, rows, Hid, Dm, ws));
-    cpu::add_rowvec(x, y, x, 1, rows * Dm);
+    detail::add_rowvec(x, y, x, 1, rows * Dm);
     return Status::ok;
   }
 

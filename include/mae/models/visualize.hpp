@@ -44,25 +44,27 @@ inline Reconstruction reconstruct(const float* images, const float* pred, const 
   return out;
 }
 
-// Lays out rows of four panels (original | masked | reconstruction | pasted), one row per image, with a 2-pixel
-// gutter, as 8-bit pixels (c channels interleaved). `to_unit` maps a normalised value of channel ch to [0, 1].
+// Lays out rows of four panels (original | masked | reconstruction | pasted), one row per image, each pixel drawn
+// as a zoom x zoom block, with a 2-pixel gutter, as 8-bit pixels (c channels interleaved). `to_unit` maps a
+// normalised value of channel ch to [0, 1].
 template <class ToUnit>
 std::vector<std::uint8_t> figure_pixels(const float* images, const Reconstruction& r, std::size_t n, std::size_t c,
                                         std::size_t h, std::size_t w, ToUnit to_unit, std::size_t& width,
-                                        std::size_t& height) {
+                                        std::size_t& height, std::size_t zoom = 1) {
   constexpr std::size_t gap = 2;
-  width = 4 * w + 5 * gap;
-  height = n * h + (n + 1) * gap;
+  const std::size_t ph = h * zoom, pw = w * zoom;
+  width = 4 * pw + 5 * gap;
+  height = n * ph + (n + 1) * gap;
   std::vector<std::uint8_t> px(width * height * c, 255);
   const float* panels[4] = {images, r.masked.data(), r.reconstructed.data(), r.pasted.data()};
   for (std::size_t i = 0; i < n; ++i)
     for (std::size_t k = 0; k < 4; ++k)
-      for (std::size_t y = 0; y < h; ++y)
-        for (std::size_t x = 0; x < w; ++x)
+      for (std::size_t y = 0; y < ph; ++y)
+        for (std::size_t x = 0; x < pw; ++x)
           for (std::size_t ch = 0; ch < c; ++ch) {
-            const float v = panels[k][((i * c + ch) * h + y) * w + x];
+            const float v = panels[k][((i * c + ch) * h + y / zoom) * w + x / zoom];
             const double u = std::fmin(1.0, std::fmax(0.0, to_unit(v, ch)));
-            const std::size_t X = gap + k * (w + gap) + x, Y = gap + i * (h + gap) + y;
+            const std::size_t X = gap + k * (pw + gap) + x, Y = gap + i * (ph + gap) + y;
             px[(Y * width + X) * c + ch] = static_cast<std::uint8_t>(std::lround(u * 255.0));
           }
   return px;

@@ -9,8 +9,8 @@ namespace mae::nn {
 
 template <class T, std::size_t D, class B = backends::cpu>
 struct LayerNorm {
-  Param<T, Shape<D>, B> weight{.decay = false};
-  Param<T, Shape<D>, B> bias{.decay = false};
+  Param<T, Shape<D>, B> weight{no_decay};
+  Param<T, Shape<D>, B> bias{no_decay};
   T eps = T(1e-6);
 
   template <class S>

@@ -11,7 +11,7 @@ template <class T, std::size_t In, std::size_t Out, class B = backends::cpu>
 struct Linear {
   static constexpr std::size_t in_features = In, out_features = Out;
   Param<T, Shape<Out, In>, B> weight;
-  Param<T, Shape<Out>, B> bias{.decay = false};
+  Param<T, Shape<Out>, B> bias{no_decay};
 
   template <class S>
   auto operator()(Tape<B>& tape, Var<T, S, B> x) { return linear(tape, x, weight.var(), bias.var()); }

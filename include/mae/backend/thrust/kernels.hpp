@@ -49,6 +49,7 @@ class temp_buffer {
 
 template <class System, class Self>
 struct kernels {
+ protected:
   // f(i) for i in [0, n) on the system.
   template <class F>
   static void for_n(std::size_t n, const F& f) {
@@ -96,6 +97,7 @@ struct kernels {
     return s;
   }
 
+ public:
   // --- memory ---
   template <class T> static void zero(T* p, std::size_t n) { fill(p, n, T(0)); }
   template <class T> static void fill(T* p, std::size_t n, T v) {
