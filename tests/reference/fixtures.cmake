@@ -90,4 +90,14 @@ else()
   add_test(NAME reference.check_op_fixtures_regen
     COMMAND "${MAE_TORCH_PYTHON}" "${_mae_ref}/check_op_fixtures.py" --dir "${_mae_ops_dir}")
   set_tests_properties(reference.check_op_fixtures reference.check_op_fixtures_regen PROPERTIES TIMEOUT 300)
+
+  # (d) The mae_reconstruct tool reproduces PyTorch's loss from official- and HF-named weight files.
+  if(MAE_BUILD_EXAMPLES)
+    foreach(_mae_preset IN ITEMS fmnist-tiny cifar-vit-tiny)
+      add_test(NAME cli.mae_reconstruct.${_mae_preset}
+        COMMAND "${MAE_TORCH_PYTHON}" "${_mae_ref}/check_reconstruct.py" $<TARGET_FILE:mae_reconstruct>
+                "${_mae_fixture_dir}" ${_mae_preset} "${CMAKE_CURRENT_BINARY_DIR}/cli")
+      set_tests_properties(cli.mae_reconstruct.${_mae_preset} PROPERTIES TIMEOUT 300)
+    endforeach()
+  endif()
 endif()
