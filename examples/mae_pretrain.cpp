@@ -39,7 +39,7 @@ int main(int argc, char** argv) {
   std::size_t batch = 128, save_every = 200, figures = 8;
   int accum = 1, threads = 0;
   std::uint64_t seed = 0;
-  bool resume = false;
+  bool resume = false, no_norm_pix = false;
   app.add_option("--data", data_dir, "Fashion-MNIST directory (Debian package dataset-fashion-mnist)");
   app.add_option("--epochs", epochs, "epochs to train (fractional allowed)");
   app.add_option("--batch", batch, "images per iteration");
@@ -53,6 +53,7 @@ int main(int argc, char** argv) {
   app.add_option("--checkpoint", checkpoint, "checkpoint file, written atomically");
   app.add_option("--save-every", save_every, "iterations between checkpoints");
   app.add_flag("--resume", resume, "continue from --checkpoint");
+  app.add_flag("--no-norm-pix", no_norm_pix, "regress raw patches instead of per-patch normalised ones");
   app.add_option("--png", png, "reconstruction figure of the first test images");
   app.add_option("--figures", figures, "number of images in the figure");
   CLI11_PARSE(app, argc, argv);
@@ -62,6 +63,7 @@ int main(int argc, char** argv) {
     const auto train = examples::load_fashion_mnist(data_dir, true);
     const auto test = examples::load_fashion_mnist(data_dir, false);
     Model model(seed);
+    model.norm_pix_loss = !no_norm_pix;
     mae::optim::Pretrainer<Model> trainer(
         model, {.adamw = {.lr = blr * batch * accum / 256.0}, .accum_iter = accum, .clip_grad = clip});
     const std::size_t per_epoch = train.n / batch, total = static_cast<std::size_t>(epochs * per_epoch);

@@ -4,7 +4,7 @@
 
 #include <memory>
 
-#include "embedded/fixture.hpp"
+#include "fixture.hpp"
 
 namespace mae::test {
 

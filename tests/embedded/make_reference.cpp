@@ -7,7 +7,7 @@
 #include <cstdio>
 #include <fstream>
 
-#include "embedded/fixture.hpp"
+#include "fixture.hpp"
 
 namespace {
 

@@ -217,7 +217,6 @@ class StaticModel {
   using config = Config;
   static constexpr bool has_decoder = P == Parts::full;
   using Weights = StaticWeights<Config, has_decoder>;
-  using Linear = typename Weights::Linear;
   using Norm = typename Weights::Norm;
   using Block = typename Weights::Block;
   static constexpr std::size_t batch = Batch, C = Config::channels, Img = Config::img, Patch = Config::patch,
@@ -225,7 +224,7 @@ class StaticModel {
                                PatchIn = C * Patch * Patch, Keep = Config::keep, Hidden = Config::mlp_ratio * D,
                                DecHidden = Config::mlp_ratio * Dd;
 
-  // Element counts of the caller's inputs and outputs (float, row-major).
+  // Element counts of the caller's inputs and outputs (float, row-major; outputs must not overlap the arena).
   static constexpr std::size_t image_elems = Batch * C * Img * Img;  // (Batch, C, Img, Img)
   static constexpr std::size_t feature_elems = Batch * (L + 1) * D;  // (Batch, 1 + L, D), cls first
   static constexpr std::size_t noise_elems = Batch * L;              // (Batch, L)
