@@ -60,7 +60,8 @@ void check_model_parity(const std::string& path) {
     ++compared;
     if (rel > worst) { worst = rel; worst_name = name; }
   });
-  INFO("worst gradient: " << worst_name << " relative error " << worst);
+  MESSAGE("loss " << out.loss.value[0] << " vs PyTorch " << ref_loss << "; worst gradient: " << worst_name
+                  << " relative error " << worst);
   std::size_t grads_in_file = 0;
   for (auto& t : file.tensors()) grads_in_file += t.name.rfind("grad.", 0) == 0;
   CHECK(compared == grads_in_file);  // every reference gradient has its parameter, and vice versa
