@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Builds the libFuzzer harnesses of tests/fuzz with clang++-14 (-fsanitize=fuzzer,address,undefined)
-# and runs each for a fixed time from its seed corpus. Exits non-zero on any crash, sanitizer report,
+# and runs each for a bounded time from its seed corpus. Exits non-zero on any crash, sanitizer report,
 # leak, timeout or out-of-memory; the reproducer is left in build-fuzz/artifacts/<harness>/.
 #
 #   scripts/fuzz.sh                      every harness until 100000 runs or 60 s, whichever comes first
