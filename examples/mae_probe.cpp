@@ -4,6 +4,8 @@
 
 #include <cmath>
 #include <cstdio>
+#include <map>
+#include <utility>
 
 #include "common.hpp"
 
@@ -20,28 +22,38 @@ struct Probe {
   void visit_params(Fn&& f) { head.visit("head.", f); }
 };
 
-// Encoder features of every image: the cls token or the mean of the patch tokens, after `blocks` encoder blocks
-// (all of them: after the final norm).
-std::vector<float> encoder_features(Model& model, const examples::Dataset& d, bool mean_pool, std::size_t blocks) {
+enum class Pool { cls, mean, both };
+
+// Encoder features of every image, from the last `layers` of the first `blocks` encoder blocks (the last one
+// after the final norm when blocks = depth): per layer the cls token, the mean of the patch tokens, or both.
+std::vector<float> encoder_features(Model& model, const examples::Dataset& d, Pool pool, std::size_t blocks,
+                                    std::size_t layers) {
   constexpr std::size_t D = Model::D, L = Model::L, chunk = 500;
-  std::vector<float> out(d.n * D);
+  const std::size_t per_layer = pool == Pool::both ? 2 * D : D, width = layers * per_layer;
+  std::vector<float> out(d.n * width);
   mae::Tape<> tape(false);
   for (std::size_t s = 0; s < d.n; s += chunk) {
     const std::size_t count = std::min(chunk, d.n - s);
+    auto pooled = [&](const float* x, std::size_t layer) {
+      for (std::size_t i = 0; i < count; ++i) {
+        const float* tokens = x + i * (L + 1) * D;
+        float* f = out.data() + (s + i) * width + layer * per_layer;
+        if (pool != Pool::mean) std::copy_n(tokens, D, f);
+        if (pool == Pool::cls) continue;
+        float* m = f + (pool == Pool::both ? D : 0);
+        for (std::size_t k = 0; k < D; ++k) {
+          double v = 0;
+          for (std::size_t t = 1; t <= L; ++t) v += tokens[t * D + k];
+          m[k] = static_cast<float>(v / L);
+        }
+      }
+    };
     tape.reset();
     mae::Var<float, Model::Images> imgs{const_cast<float*>(d.images.data()) + s * 28 * 28, nullptr, {count, 1, 28, 28}};
-    auto x = model.encode_all(tape, imgs, blocks);
-    for (std::size_t i = 0; i < count; ++i)
-      for (std::size_t k = 0; k < D; ++k) {
-        double v = 0;
-        if (mean_pool) {
-          for (std::size_t t = 1; t <= L; ++t) v += x.value[(i * (L + 1) + t) * D + k];
-          v /= L;
-        } else {
-          v = x.value[i * (L + 1) * D + k];
-        }
-        out[(s + i) * D + k] = static_cast<float>(v);
-      }
+    auto x = model.encode_all(tape, imgs, blocks, [&](std::size_t i, const auto& y) {
+      if (i + layers >= blocks && i + 1 < blocks) pooled(y.value, i + layers - blocks);
+    });
+    pooled(x.value, layers - 1);
   }
   return out;
 }
@@ -105,20 +117,25 @@ double train_and_test(std::vector<float> train, const std::vector<std::int32_t>&
 int main(int argc, char** argv) {
   CLI::App app{"Linear probe of a pretrained MAE encoder (preset fmnist-tiny) on Fashion-MNIST"};
   std::string data_dir = examples::default_data_dir(), checkpoint = "runs/mae_fmnist-tiny.safetensors";
-  bool raw = false, mean_pool = false, random_init = false, validation = false;
+  bool raw = false, random_init = false, validation = false;
+  Pool pool = Pool::cls;
   int epochs = 10, threads = 0;
-  std::size_t blocks = Preset::depth;
+  std::size_t blocks = Preset::depth, layers = 1;
   double lr = 1e-3;
   std::uint64_t seed = 0;
   app.add_option("--data", data_dir, "Fashion-MNIST directory (Debian package dataset-fashion-mnist)");
   app.add_option("--checkpoint", checkpoint, "pretrained weights (official or HuggingFace names; encoder suffices)");
   app.add_flag("--raw-pixels", raw, "baseline: logistic regression on the raw pixels");
-  app.add_flag("--mean-pool", mean_pool, "features: mean of the patch tokens instead of the cls token");
+  app.add_option("--pool", pool, "features per layer: cls (the cls token), mean (mean of the patch tokens), both")
+      ->transform(CLI::CheckedTransformer(std::map<std::string, Pool>{{"cls", Pool::cls}, {"mean", Pool::mean},
+                                                                      {"both", Pool::both}}));
   app.add_flag("--validation", validation,
                "evaluate on the last 10000 training images (probe trained on the first 50000): for choosing "
                "options without looking at the test set");
   app.add_flag("--random-init", random_init, "probe a randomly initialised encoder (no checkpoint)");
   app.add_option("--blocks", blocks, "features after this many encoder blocks (default: all, then the final norm)");
+  app.add_option("--layers", layers, "concatenate the features of this many last blocks (up to --blocks)")
+      ->check(CLI::Range(std::size_t{1}, Preset::depth));
   app.add_option("--epochs", epochs, "probe training epochs");
   app.add_option("--lr", lr, "probe learning rate (AdamW, cosine schedule)");
   app.add_option("--seed", seed, "seed of the probe (and of the random-init encoder)");
@@ -140,12 +157,25 @@ int main(int argc, char** argv) {
         auto file = mae::SafetensorsFile::from_file(checkpoint);
         mae::load_weights(model, file);
       }
+      MAE_CHECK(layers <= blocks, "mae_probe: --layers " + std::to_string(layers) + " exceeds --blocks " +
+                                      std::to_string(blocks));
+      static constexpr const char* pool_names[] = {"cls token", "mean of patch tokens", "cls token and mean of patch tokens"};
       what = std::string(random_init ? "random-init" : "pretrained") + " encoder, " +
-             (mean_pool ? "mean of patch tokens" : "cls token");
+             pool_names[static_cast<int>(pool)];
       if (blocks != Preset::depth) what += ", after block " + std::to_string(blocks);
-      auto ftrain = encoder_features(model, train, mean_pool, blocks);
-      auto ftest = encoder_features(model, test, mean_pool, blocks);
-      acc = train_and_test<Model::D>(std::move(ftrain), train.labels, std::move(ftest), test.labels, epochs, lr, seed);
+      if (layers > 1) what += ", last " + std::to_string(layers) + " blocks";
+      auto ftrain = encoder_features(model, train, pool, blocks, layers);
+      auto ftest = encoder_features(model, test, pool, blocks, layers);
+      const std::size_t multiple = layers * (pool == Pool::both ? 2 : 1);
+      // The probe's width is a static extent: one instantiation per multiple of D that the options can give.
+      auto probe = [&]<std::size_t M>() {
+        acc = train_and_test<M * Model::D>(std::move(ftrain), train.labels, std::move(ftest), test.labels, epochs, lr,
+                                           seed);
+        return true;
+      };
+      [&]<std::size_t... M>(std::index_sequence<M...>) {
+        ((multiple == M + 1 && probe.template operator()<M + 1>()) || ...);
+      }(std::make_index_sequence<2 * Preset::depth>{});
     }
     std::printf("linear probe (%s): %s accuracy %.2f%%\n", what.c_str(), validation ? "validation" : "test",
                 100.0 * acc);

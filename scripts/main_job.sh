@@ -15,7 +15,7 @@ cmake --build build-main --target mae_pretrain mae_probe -j2
 
 ./build-main/examples/mae_pretrain --checkpoint runs/mae_fmnist-tiny.safetensors --png runs/reconstructions.png "$@"
 echo
-./build-main/examples/mae_probe --checkpoint runs/mae_fmnist-tiny.safetensors --mean-pool
+./build-main/examples/mae_probe --checkpoint runs/mae_fmnist-tiny.safetensors --pool both --layers 4
 ./build-main/examples/mae_probe --raw-pixels
 echo
 echo "reconstruction figure: $(pwd)/runs/reconstructions.png"

@@ -14,6 +14,11 @@
 
 namespace mae {
 
+struct NoBlockObserver {
+  template <class X>
+  void operator()(std::size_t, const X&) const noexcept {}
+};
+
 template <class Config, class T = float, class B = backends::cpu>
 class MaskedAutoencoder {
  public:
@@ -143,13 +148,15 @@ class MaskedAutoencoder {
   template <std::size_t Keep = Config::keep>
   auto encode(Tape<B>& tape, Var<T, Images, B> imgs, const std::int32_t* ids_keep, std::size_t keep = Keep) {
     auto visible = gather_tokens<Keep>(tape, embed(tape, imgs), ids_keep, keep);
-    return encoder_blocks(tape, visible, Config::depth);
+    return encoder_blocks(tape, visible, Config::depth, NoBlockObserver{});
   }
 
   // Encoder on all L tokens, no masking (features for probes and fine-tuning): (batch, 1 + L, D).
   // With num_blocks < depth: the output of block num_blocks - 1 (no final norm), for probing inner layers.
-  auto encode_all(Tape<B>& tape, Var<T, Images, B> imgs, std::size_t num_blocks = Config::depth) {
-    return encoder_blocks(tape, embed(tape, imgs), num_blocks);
+  // after_block(i, x) sees the output of every block i < num_blocks on the way (multi-layer probes).
+  template <class F = NoBlockObserver>
+  auto encode_all(Tape<B>& tape, Var<T, Images, B> imgs, std::size_t num_blocks = Config::depth, F after_block = {}) {
+    return encoder_blocks(tape, embed(tape, imgs), num_blocks, after_block);
   }
 
   template <std::size_t Keep = Config::keep, std::size_t N>
@@ -171,8 +178,8 @@ class MaskedAutoencoder {
   }
 
  private:
-  template <std::size_t N>
-  auto encoder_blocks(Tape<B>& tape, Var<T, Shape<dyn, N, D>, B> tokens, std::size_t num_blocks) {
+  template <std::size_t N, class F>
+  auto encoder_blocks(Tape<B>& tape, Var<T, Shape<dyn, N, D>, B> tokens, std::size_t num_blocks, F&& after_block) {
     MAE_CHECK(num_blocks <= blocks.size(), "MaskedAutoencoder: asked for " + std::to_string(num_blocks) +
                                                " encoder blocks, the model has " + std::to_string(blocks.size()));
     const std::size_t batch = tokens.dims[0];
@@ -181,6 +188,7 @@ class MaskedAutoencoder {
     for (std::size_t i = 0; i < num_blocks; ++i) {
       auto scope = tape.scope("blocks", static_cast<int>(i));
       x = blocks[i](tape, x);
+      after_block(i, x);
     }
     if (num_blocks < blocks.size()) return x;
     auto scope = tape.scope("norm");
