@@ -1,5 +1,6 @@
-// Linear probe on frozen MAE encoder features (cls token or mean of patch tokens), or on raw pixels:
-// features standardised per dimension (BatchNorm without affine), then a softmax linear classifier.
+// Linear probe on frozen MAE encoder features (per block: cls token, mean of patch tokens, or both; optionally the
+// last K blocks concatenated), or on raw pixels: features standardised per dimension (BatchNorm without affine),
+// then a softmax linear classifier.
 #include <CLI/CLI.hpp>
 
 #include <cmath>
