@@ -34,9 +34,9 @@ struct kernels<backends::cpu> {
   template <class T>
   static void accumulate_blocks(const T* src, std::size_t src_stride, T* dst, std::size_t dst_stride, std::size_t len,
                                 std::size_t count) {
-#pragma omp parallel for if (count * len > (1 << 16))
-    for (std::size_t k = 0; k < count; ++k)
+    detail::parallel_for(count, count * len > cpu::detail::parallel_elems, [=](std::size_t k) {
       for (std::size_t i = 0; i < len; ++i) dst[k * dst_stride + i] += src[k * src_stride + i];
+    });
   }
 
   // --- element-wise; `row` broadcasts over the outer axis ---
@@ -46,20 +46,20 @@ struct kernels<backends::cpu> {
     cpu::add_rowvec(x, row, y, outer, inner);
   }
   template <class T> static void sub_rowvec(const T* x, const T* row, T* y, std::size_t outer, std::size_t inner) {
-#pragma omp parallel for if (outer * inner > (1 << 16))
-    for (std::size_t o = 0; o < outer; ++o)
+    detail::parallel_for(outer, outer * inner > cpu::detail::parallel_elems, [=](std::size_t o) {
       for (std::size_t i = 0; i < inner; ++i) y[o * inner + i] = x[o * inner + i] - row[i];
+    });
   }
   template <class T> static void mul_rowvec(const T* x, const T* row, T* y, std::size_t outer, std::size_t inner) {
-#pragma omp parallel for if (outer * inner > (1 << 16))
-    for (std::size_t o = 0; o < outer; ++o)
+    detail::parallel_for(outer, outer * inner > cpu::detail::parallel_elems, [=](std::size_t o) {
       for (std::size_t i = 0; i < inner; ++i) y[o * inner + i] = x[o * inner + i] * row[i];
+    });
   }
   template <class T>
   static void mul_rowvec_accumulate(const T* x, const T* row, T* y, std::size_t outer, std::size_t inner) {
-#pragma omp parallel for if (outer * inner > (1 << 16))
-    for (std::size_t o = 0; o < outer; ++o)
+    detail::parallel_for(outer, outer * inner > cpu::detail::parallel_elems, [=](std::size_t o) {
       for (std::size_t i = 0; i < inner; ++i) y[o * inner + i] += x[o * inner + i] * row[i];
+    });
   }
   template <class T> static void sum_outer_accumulate(const T* dy, T* drow, std::size_t outer, std::size_t inner) {
     cpu::sum_outer_accumulate(dy, drow, outer, inner);

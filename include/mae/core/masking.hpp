@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <numeric>
 
+#include "mae/core/parallel.hpp"
 
 namespace mae {
 
@@ -21,8 +22,7 @@ struct MaskIndices {
 // Host masking from given noise. Ties keep token order, as a stable sort, on every backend.
 template <class T, class Noise>
 void random_masking(const Noise* noise, std::size_t batch, std::size_t tokens, std::size_t keep, MaskIndices<T> out) {
-#pragma omp parallel for if (batch > 8)
-  for (std::size_t b = 0; b < batch; ++b) {
+  mae::detail::parallel_for(batch, batch > 8, [&](std::size_t b) {
     std::int32_t* shuffle = out.ids_shuffle + b * tokens;
     const Noise* nz = noise + b * tokens;
     std::iota(shuffle, shuffle + tokens, 0);
@@ -34,7 +34,7 @@ void random_masking(const Noise* noise, std::size_t batch, std::size_t tokens, s
       out.ids_restore[b * tokens + shuffle[k]] = static_cast<std::int32_t>(k);
       out.mask[b * tokens + shuffle[k]] = k < keep ? T(0) : T(1);
     }
-  }
+  });
 }
 
 }  // namespace mae

@@ -17,6 +17,7 @@
 #include "mae/core/error.hpp"
 #include "mae/core/expr.hpp"
 #include "mae/core/tensor.hpp"
+#include "mae/core/parallel.hpp"
 
 namespace mae {
 
@@ -141,8 +142,7 @@ auto matmul(const A& a, const B& b) {
   for (auto d : batch) count *= d;
 
   // Matrices in parallel when there are several (Eigen then runs each on one thread), else Eigen's own.
-#pragma omp parallel for schedule(static) if (count > 1 && count * M * N * K >= detail::matmul_parallel_min_madds)
-  for (std::size_t i = 0; i < count; ++i) {
+  mae::detail::parallel_for(count, count > 1 && count * M * N * K >= detail::matmul_parallel_min_madds, [&](std::size_t i) {
     std::size_t rest = i, oa = 0, ob = 0;
     for (std::size_t k = Rb; k-- > 0;) {
       const std::size_t idx = rest % batch[k];
@@ -151,7 +151,7 @@ auto matmul(const A& a, const B& b) {
       ob += idx * sb[k];
     }
     detail::gemm_rowmajor(M, N, K, ma.view.data() + oa, lda, mb.view.data() + ob, ldb, c.data() + i * M * N);
-  }
+  });
   return c;
 }
 

@@ -6,6 +6,8 @@
 #include <cstddef>
 #include <cstdint>
 
+#include "mae/core/parallel.hpp"
+
 #ifndef MAE_HD
 #if defined(__CUDACC__)
 #define MAE_HD __host__ __device__
@@ -103,35 +105,26 @@ MAE_HD inline float normal_at(std::uint64_t seed, std::uint64_t stream, std::uin
 // not depend on the number of OpenMP threads, or on whether OpenMP is enabled at all.
 template <class T>
 void fill_uniform(T* out, std::size_t n, std::uint64_t seed, std::uint64_t stream) {
-  const auto blocks = static_cast<std::ptrdiff_t>(n / 4 + (n % 4 != 0));
-#ifdef _OPENMP
-#pragma omp parallel for schedule(static) if (blocks > 8192)
-#endif
-  for (std::ptrdiff_t b = 0; b < blocks; ++b) {
-    const u32x4 w = philox_block(seed, stream, static_cast<std::uint64_t>(b));
-    const std::size_t first = static_cast<std::size_t>(b) * 4;
-    for (std::size_t k = 0; k < 4 && first + k < n; ++k)
-      out[first + k] = static_cast<T>(uniform01(w.v[k]));
-  }
+  const std::size_t blocks = n / 4 + (n % 4 != 0);
+  detail::parallel_for(blocks, blocks > 8192, [&](std::size_t b) {
+    const u32x4 w = philox_block(seed, stream, b);
+    for (std::size_t k = 0; k < 4 && b * 4 + k < n; ++k) out[b * 4 + k] = static_cast<T>(uniform01(w.v[k]));
+  });
 }
 
 // out[i] = mean + stddev * z_i with z_i = normal_at_f64(seed, stream, i), in float64, rounded once to T.
 template <class T>
 void fill_normal(T* out, std::size_t n, std::uint64_t seed, std::uint64_t stream, T mean = T(0),
                  T stddev = T(1)) {
-  const auto blocks = static_cast<std::ptrdiff_t>(n / 4 + (n % 4 != 0));
+  const std::size_t blocks = n / 4 + (n % 4 != 0);
   const double m = static_cast<double>(mean), s = static_cast<double>(stddev);
-#ifdef _OPENMP
-#pragma omp parallel for schedule(static) if (blocks > 2048)
-#endif
-  for (std::ptrdiff_t b = 0; b < blocks; ++b) {
-    const u32x4 w = philox_block(seed, stream, static_cast<std::uint64_t>(b));
+  detail::parallel_for(blocks, blocks > 2048, [&](std::size_t b) {
+    const u32x4 w = philox_block(seed, stream, b);
     double z[4];
     detail::box_muller(w.v[0], w.v[1], z[0], z[1]);
     detail::box_muller(w.v[2], w.v[3], z[2], z[3]);
-    const std::size_t first = static_cast<std::size_t>(b) * 4;
-    for (std::size_t k = 0; k < 4 && first + k < n; ++k) out[first + k] = static_cast<T>(m + s * z[k]);
-  }
+    for (std::size_t k = 0; k < 4 && b * 4 + k < n; ++k) out[b * 4 + k] = static_cast<T>(m + s * z[k]);
+  });
 }
 
 }  // namespace mae

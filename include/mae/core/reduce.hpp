@@ -12,6 +12,7 @@
 
 #include "mae/core/error.hpp"
 #include "mae/core/expr.hpp"
+#include "mae/core/parallel.hpp"
 #include "mae/core/tensor.hpp"
 
 namespace mae {
@@ -73,8 +74,7 @@ void reduce_axis(const T* x, std::size_t outer, std::size_t n, std::size_t inner
     for (std::size_t i = 0; i < len; ++i) dst[i] = finish(acc[i]);
   };
   const bool parallel = items > 1 && outer * n * inner >= reduce_parallel_min;
-#pragma omp parallel for schedule(static) if (parallel)
-  for (std::size_t it = 0; it < items; ++it) item(it);
+  detail::parallel_for(items, parallel, item);
 }
 
 // All n contiguous elements: fixed blocks reduced in parallel, then merged in block order.
@@ -85,8 +85,8 @@ typename Red::template acc_t<T> reduce_all(const T* x, std::size_t n) {
   const std::size_t blocks = (n + block - 1) / block;
   if (blocks <= 1) return reduce_run<Red>(x, n);
   std::vector<A> partial(blocks);
-#pragma omp parallel for schedule(static) if (n >= reduce_parallel_min)
-  for (std::size_t b = 0; b < blocks; ++b) partial[b] = reduce_run<Red>(x + b * block, std::min(block, n - b * block));
+  detail::parallel_for(blocks, n >= reduce_parallel_min,
+                       [&](std::size_t b) { partial[b] = reduce_run<Red>(x + b * block, std::min(block, n - b * block)); });
   A total = Red::template identity<A>();
   for (A p : partial) total = Red::merge(total, p);
   return total;

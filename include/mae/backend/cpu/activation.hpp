@@ -3,21 +3,23 @@
 #include <cstddef>
 
 #include "mae/backend/cpu/vecmath.hpp"
+#include "mae/core/parallel.hpp"
 
 namespace mae::cpu {
 
 // y = x Φ(x) = ½ x (1 + erf(x/√2))
 template <class T>
 void gelu_forward(const T* x, T* y, std::size_t n) {
-#pragma omp parallel for simd if (parallel : n > detail::parallel_elems / 4)
-  for (std::size_t i = 0; i < n; ++i) y[i] = x[i] * detail::normal_cdf(x[i]);
+  mae::detail::parallel_for_simd(n, n > detail::parallel_elems / 4,
+                                 [=](std::size_t i) { y[i] = x[i] * detail::normal_cdf(x[i]); });
 }
 
 // dx += dy * (Φ(x) + x φ(x))
 template <class T>
 void gelu_backward(const T* x, const T* dy, T* dx, std::size_t n) {
-#pragma omp parallel for simd if (parallel : n > detail::parallel_elems / 4)
-  for (std::size_t i = 0; i < n; ++i) dx[i] += dy[i] * (detail::normal_cdf(x[i]) + x[i] * detail::normal_pdf(x[i]));
+  mae::detail::parallel_for_simd(n, n > detail::parallel_elems / 4, [=](std::size_t i) {
+    dx[i] += dy[i] * (detail::normal_cdf(x[i]) + x[i] * detail::normal_pdf(x[i]));
+  });
 }
 
 namespace detail {
@@ -54,15 +56,16 @@ void softmax_backward_row(const T* y, const T* dy, T* dx, std::size_t cols) {
 // Softmax over the last axis of a (rows, cols) array, max-subtracted (y may be x).
 template <class T>
 void softmax_forward(const T* x, T* y, std::size_t rows, std::size_t cols) {
-#pragma omp parallel for if (rows * cols > detail::parallel_elems / 4)
-  for (std::size_t r = 0; r < rows; ++r) detail::softmax_row(x + r * cols, y + r * cols, cols);
+  mae::detail::parallel_for(rows, rows * cols > detail::parallel_elems / 4,
+                            [=](std::size_t r) { detail::softmax_row(x + r * cols, y + r * cols, cols); });
 }
 
 // dx += y ∘ (dy - rowsum(dy ∘ y)) from the saved output y.
 template <class T>
 void softmax_backward(const T* y, const T* dy, T* dx, std::size_t rows, std::size_t cols) {
-#pragma omp parallel for if (rows * cols > detail::parallel_elems)
-  for (std::size_t r = 0; r < rows; ++r) detail::softmax_backward_row(y + r * cols, dy + r * cols, dx + r * cols, cols);
+  mae::detail::parallel_for(rows, rows * cols > detail::parallel_elems, [=](std::size_t r) {
+    detail::softmax_backward_row(y + r * cols, dy + r * cols, dx + r * cols, cols);
+  });
 }
 
 }  // namespace mae::cpu

@@ -11,6 +11,7 @@
 
 #include "mae/backend/cpu/vecmath.hpp"
 #include "mae/core/error.hpp"
+#include "mae/core/parallel.hpp"
 
 namespace mae::cpu {
 
@@ -29,8 +30,7 @@ void adamw_step(T* param, const T* grad, T* m, T* v, std::size_t n, double lr, d
   // Blocks of `block` elements, so that the square roots (detail::sqrt_n) run vectorized on L1-resident data.
   constexpr std::size_t block = 256;
   const std::size_t blocks = (n + block - 1) / block;
-#pragma omp parallel for if (n > detail::parallel_elems)
-  for (std::size_t blk = 0; blk < blocks; ++blk) {
+  mae::detail::parallel_for(blocks, n > detail::parallel_elems, [&](std::size_t blk) {
     const std::size_t i0 = blk * block, len = std::min(block, n - i0);
     T* p = param + i0;
     T* mb = m + i0;
@@ -46,7 +46,7 @@ void adamw_step(T* param, const T* grad, T* m, T* v, std::size_t n, double lr, d
     detail::sqrt_n(vb, root, len);
 #pragma omp simd
     for (std::size_t i = 0; i < len; ++i) p[i] += neg_step_size * mb[i] / (root[i] / bias_correction2_sqrt + eps_t);
-  }
+  });
 }
 
 }  // namespace mae::cpu

@@ -9,6 +9,7 @@
 
 #include "mae/backend/cpu/activation.hpp"
 #include "mae/backend/cpu/gemm.hpp"
+#include "mae/core/parallel.hpp"
 
 namespace mae::cpu {
 namespace detail {
@@ -30,15 +31,14 @@ template <class T>
 void attention_forward(const T* qkv, T* out, T* probs, std::size_t B, std::size_t N, std::size_t H, std::size_t hd) {
   const std::size_t D = H * hd, ld = 3 * D, pairs = B * H;
   const T scale = T(1) / std::sqrt(T(hd));
-#pragma omp parallel for schedule(static) if (pairs > 1 && pairs * N * N * hd > detail::parallel_gemm_madds / 2)
-  for (std::size_t pair = 0; pair < pairs; ++pair) {
+  mae::detail::parallel_for(pairs, pairs > 1 && pairs * N * N * hd > detail::parallel_gemm_madds / 2, [&](std::size_t pair) {
     const std::size_t b = pair / H, h = pair % H;
     const T* q = qkv + b * N * ld + h * hd;
     T* p = probs + pair * N * N;
     detail::gemm_serial(false, true, N, N, hd, scale, q, ld, q + D, ld, T(0), p, N);
     for (std::size_t i = 0; i < N; ++i) detail::softmax_row(p + i * N, p + i * N, N);
     detail::gemm_serial(false, false, N, hd, N, T(1), p, N, q + 2 * D, ld, T(0), out + b * N * D + h * hd, D);
-  }
+  });
 }
 
 // Accumulates into dqkv (B, N, 3D). With S = q kᵀ / √hd, P = softmax(S), O = P v:
@@ -49,8 +49,7 @@ void attention_backward(const T* qkv, const T* probs, const T* dout, T* dqkv, st
                         std::size_t H, std::size_t hd, T* scratch) {
   const std::size_t D = H * hd, ld = 3 * D, pairs = B * H, slots = detail::attention_slot_count(B, H);
   const T scale = T(1) / std::sqrt(T(hd));
-#pragma omp parallel for schedule(static) if (slots > 1 && pairs * N * N * hd > detail::parallel_gemm_madds / 4)
-  for (std::size_t slot = 0; slot < slots; ++slot) {
+  mae::detail::parallel_for(slots, slots > 1 && pairs * N * N * hd > detail::parallel_gemm_madds / 4, [&](std::size_t slot) {
     T* ds = scratch + slot * N * N;
     for (std::size_t pair = slot * pairs / slots; pair < (slot + 1) * pairs / slots; ++pair) {
       const std::size_t b = pair / H, h = pair % H;
@@ -70,7 +69,7 @@ void attention_backward(const T* qkv, const T* probs, const T* dout, T* dqkv, st
       detail::gemm_serial(false, false, N, hd, N, scale, ds, N, q + D, ld, T(1), dq, ld);
       detail::gemm_serial(true, false, N, hd, N, scale, ds, N, q, ld, T(1), dq + D, ld);
     }
-  }
+  });
 }
 
 }  // namespace mae::cpu

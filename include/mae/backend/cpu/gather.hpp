@@ -7,6 +7,7 @@
 
 #include "mae/backend/cpu/vecmath.hpp"
 #include "mae/core/error.hpp"
+#include "mae/core/parallel.hpp"
 
 namespace mae::cpu {
 namespace detail {
@@ -27,11 +28,10 @@ template <class T>
 void gather_tokens(const T* x, const std::int32_t* idx, T* y, std::size_t B, std::size_t Nin, std::size_t Nout,
                    std::size_t D) {
   detail::check_token_indices("gather_tokens", idx, B, Nout, Nin);
-#pragma omp parallel for if (B * Nout * D > detail::parallel_elems)
-  for (std::size_t row = 0; row < B * Nout; ++row) {
+  mae::detail::parallel_for(B * Nout, B * Nout * D > detail::parallel_elems, [&](std::size_t row) {
     const T* src = x + (row / Nout * Nin + static_cast<std::size_t>(idx[row])) * D;
     std::copy(src, src + D, y + row * D);
-  }
+  });
 }
 
 // dx[b, idx[b*Nout + k], :] += dy[b, k, :]. Indices may repeat: each batch row is summed serially in k order
@@ -40,14 +40,14 @@ template <class T>
 void scatter_add_tokens(const T* dy, const std::int32_t* idx, T* dx, std::size_t B, std::size_t Nin, std::size_t Nout,
                         std::size_t D) {
   detail::check_token_indices("scatter_add_tokens", idx, B, Nout, Nin);
-#pragma omp parallel for if (B > 1 && B * Nout * D > detail::parallel_elems)
-  for (std::size_t b = 0; b < B; ++b)
+  mae::detail::parallel_for(B, B > 1 && B * Nout * D > detail::parallel_elems, [&](std::size_t b) {
     for (std::size_t k = 0; k < Nout; ++k) {
       const T* src = dy + (b * Nout + k) * D;
       T* dst = dx + (b * Nin + static_cast<std::size_t>(idx[b * Nout + k])) * D;
 #pragma omp simd
       for (std::size_t c = 0; c < D; ++c) dst[c] += src[c];
     }
+  });
 }
 
 }  // namespace mae::cpu

@@ -13,6 +13,8 @@
 #include <cstddef>
 #include <vector>
 
+#include "mae/core/parallel.hpp"
+
 namespace mae::cpu {
 namespace detail {
 
@@ -165,15 +167,14 @@ void gemm_tiled(bool transA, bool transB, std::size_t M, std::size_t N, std::siz
   if (M == 0 || N == 0) return;
   const gemm_tiling t = make_gemm_tiling(M, N, K);
   const std::size_t tiles = t.count();
-#pragma omp parallel for schedule(static) if (tiles > 1 && M * N * K > parallel_gemm_madds)
-  for (std::size_t tile = 0; tile < tiles; ++tile) {
+  mae::detail::parallel_for(tiles, tiles > 1 && M * N * K > parallel_gemm_madds, [&](std::size_t tile) {
     const std::size_t i0 = tile / t.tiles_n * t.tile_m, j0 = tile % t.tiles_n * t.tile_n;
     const std::size_t m = std::min(t.tile_m, M - i0), n = std::min(t.tile_n, N - j0);
     T* c = C + i0 * ldc + j0;
     init(i0, m, j0, n, c);
     gemm_accumulate(transA, transB, m, n, K, alpha, transA ? A + i0 : A + i0 * lda, lda, transB ? B + j0 * ldb : B + j0,
                     ldb, c, ldc);
-  }
+  });
 }
 
 }  // namespace detail
@@ -197,15 +198,14 @@ void gemm_batched(bool transA, bool transB, std::size_t M, std::size_t N, std::s
   // Tiles within a product only when the batch alone cannot feed the threads.
   const detail::gemm_tiling t = detail::make_gemm_tiling(M, N, K, batch >= 16 ? 1 : (16 + batch - 1) / batch);
   const std::size_t per_product = t.count(), tasks = batch * per_product;
-#pragma omp parallel for schedule(static) if (tasks > 1 && batch * M * N * K > detail::parallel_gemm_madds)
-  for (std::size_t task = 0; task < tasks; ++task) {
+  mae::detail::parallel_for(tasks, tasks > 1 && batch * M * N * K > detail::parallel_gemm_madds, [&](std::size_t task) {
     const std::size_t i = task / per_product, tile = task % per_product;
     const std::size_t i0 = tile / t.tiles_n * t.tile_m, j0 = tile % t.tiles_n * t.tile_n;
     const std::size_t m = std::min(t.tile_m, M - i0), n = std::min(t.tile_n, N - j0);
     const T* a = A + i * strideA + (transA ? i0 : i0 * lda);
     const T* b = B + i * strideB + (transB ? j0 * ldb : j0);
     detail::gemm_serial(transA, transB, m, n, K, alpha, a, lda, b, ldb, beta, C + i * strideC + i0 * ldc + j0, ldc);
-  }
+  });
 }
 
 }  // namespace mae::cpu

@@ -9,6 +9,7 @@
 
 #include "mae/backend/cpu/activation.hpp"
 #include "mae/core/error.hpp"
+#include "mae/core/parallel.hpp"
 
 namespace mae::cpu {
 namespace detail {
@@ -18,12 +19,11 @@ template <class F>
 double fixed_order_sum(std::size_t count, bool parallel, const F& term) {
   constexpr std::size_t chunks = 64;
   double partial[chunks];
-#pragma omp parallel for if (parallel)
-  for (std::size_t c = 0; c < chunks; ++c) {
+  mae::detail::parallel_for(chunks, parallel, [&](std::size_t c) {
     double s = 0;
     for (std::size_t i = c * count / chunks; i < (c + 1) * count / chunks; ++i) s += term(i);
     partial[c] = s;
-  }
+  });
   double total = 0;
   for (double s : partial) total += s;
   return total;
@@ -78,15 +78,14 @@ template <class T>
 void masked_mse_backward(const T* pred, const T* target_norm, const T* mask, T dloss, T* dpred, std::size_t B,
                          std::size_t L, std::size_t P) {
   const double denominator = detail::mask_sum("masked_mse_backward", mask, B * L);
-#pragma omp parallel for if (B * L * P > detail::parallel_elems)
-  for (std::size_t row = 0; row < B * L; ++row) {
+  mae::detail::parallel_for(B * L, B * L * P > detail::parallel_elems, [&](std::size_t row) {
     const T factor = T(2.0 * double(dloss) * double(mask[row]) / (double(P) * denominator));
     const T* y = pred + row * P;
     const T* t = target_norm + row * P;
     T* dy = dpred + row * P;
 #pragma omp simd
     for (std::size_t p = 0; p < P; ++p) dy[p] += factor * (y[p] - t[p]);
-  }
+  });
 }
 
 // L1 over rows of P values with an optional per-row mask (null = all rows count):
@@ -104,15 +103,14 @@ T l1_forward(const T* pred, const T* target, const T* mask, std::size_t rows, st
 template <class T>
 void l1_backward(const T* pred, const T* target, const T* mask, T dloss, T* dpred, std::size_t rows, std::size_t P) {
   const double denominator = (mask ? detail::mask_sum("l1_backward", mask, rows) : double(rows)) * double(P);
-#pragma omp parallel for if (rows * P > detail::parallel_elems)
-  for (std::size_t r = 0; r < rows; ++r) {
+  mae::detail::parallel_for(rows, rows * P > detail::parallel_elems, [&](std::size_t r) {
     const T factor = T(double(dloss) * (mask ? double(mask[r]) : 1.0) / denominator);
 #pragma omp simd
     for (std::size_t p = 0; p < P; ++p) {
       const T d = pred[r * P + p] - target[r * P + p];
       dpred[r * P + p] += factor * std::copysign(T(d != T(0)), d);
     }
-  }
+  });
 }
 
 // Mean cross-entropy of logits (rows, classes) against integer labels; probs_out receives the softmax.
@@ -135,14 +133,13 @@ void cross_entropy_backward(const T* probs, const std::int32_t* labels, T dloss,
                             std::size_t classes) {
   detail::check_labels("cross_entropy_backward", labels, rows, classes);
   const T factor = T(double(dloss) / double(rows));
-#pragma omp parallel for if (rows * classes > detail::parallel_elems)
-  for (std::size_t r = 0; r < rows; ++r) {
+  mae::detail::parallel_for(rows, rows * classes > detail::parallel_elems, [&](std::size_t r) {
     const T* pr = probs + r * classes;
     T* dr = dlogits + r * classes;
 #pragma omp simd
     for (std::size_t c = 0; c < classes; ++c) dr[c] += factor * pr[c];
     dr[labels[r]] -= factor;
-  }
+  });
 }
 
 }  // namespace mae::cpu

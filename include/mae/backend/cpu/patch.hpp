@@ -5,6 +5,7 @@
 
 #include "mae/backend/cpu/vecmath.hpp"
 #include "mae/core/error.hpp"
+#include "mae/core/parallel.hpp"
 
 namespace mae::cpu {
 namespace detail {
@@ -20,8 +21,7 @@ inline void check_patch_grid(const char* op, std::size_t H, std::size_t W, std::
 template <bool channel_fastest, class F>
 void for_each_patch_element(std::size_t B, std::size_t C, std::size_t H, std::size_t W, std::size_t p, const F& f) {
   const std::size_t gh = H / p, gw = W / p, P = p * p * C, rows = B * gh * gw;
-#pragma omp parallel for if (rows * P > parallel_elems)
-  for (std::size_t row = 0; row < rows; ++row) {
+  mae::detail::parallel_for(rows, rows * P > parallel_elems, [&](std::size_t row) {
     const std::size_t b = row / (gh * gw), i = row / gw % gh, j = row % gw;
     for (std::size_t c = 0; c < C; ++c)
       for (std::size_t pi = 0; pi < p; ++pi) {
@@ -31,7 +31,7 @@ void for_each_patch_element(std::size_t B, std::size_t C, std::size_t H, std::si
           f(image_base + pj, row * P + within);
         }
       }
-  }
+  });
 }
 
 }  // namespace detail

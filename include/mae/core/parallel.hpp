@@ -1,0 +1,33 @@
+#pragma once
+// Loops that enter OpenMP only when they fork. `#pragma omp parallel for if (false)` still calls into
+// libgomp, which builds a team of one (a malloc and a few hundred ns): on the tiny tensors of a small model
+// that was most of the tape's cost per op. Below the threshold these run as plain loops instead.
+// Iteration i runs the same code on either path, so results never depend on which one ran.
+#include <cstddef>
+
+namespace mae::detail {
+
+// body(i) for i in [0, n), on OpenMP threads (static schedule) when `parallel`.
+template <class Body>
+inline void parallel_for(std::size_t n, bool parallel, const Body& body) {
+  if (parallel) {
+#pragma omp parallel for schedule(static)
+    for (std::size_t i = 0; i < n; ++i) body(i);
+  } else {
+    for (std::size_t i = 0; i < n; ++i) body(i);
+  }
+}
+
+// The same for an element-wise body the compiler should vectorise.
+template <class Body>
+inline void parallel_for_simd(std::size_t n, bool parallel, const Body& body) {
+  if (parallel) {
+#pragma omp parallel for simd schedule(static)
+    for (std::size_t i = 0; i < n; ++i) body(i);
+  } else {
+#pragma omp simd
+    for (std::size_t i = 0; i < n; ++i) body(i);
+  }
+}
+
+}  // namespace mae::detail
