@@ -2,8 +2,8 @@
 // The forward kernels of the embedded path, bit-identical to the CPU backend's (mae/backend/cpu/), with no
 // allocation and no thread in any build:
 // - GEMM packing goes to a caller's workspace instead of the backend's thread_local vector; linear_forward and
-//   attention_forward follow cpu::linear_forward / cpu::attention_forward step by step (same tiling of C, same
-//   Eigen blocking and kernels, same order), their tiles and (batch, head) pairs run one after the other;
+//   attention_forward run cpu::linear_forward's tiled product (gemm_tiled_with) and follow cpu::attention_forward
+//   step by step (same Eigen blocking and kernels, same order), tiles and (batch, head) pairs one after the other;
 // - the row and element-wise kernels are the backend's loops without their OpenMP regions (in an OpenMP build
 //   libgomp allocates on entering them), computing the same expressions with the same helpers (cpu::detail).
 // The bit-equality tests (tests/test_embedded_bits.cpp, tests/embedded/) guard against drift from the backend.
@@ -68,11 +68,12 @@ constexpr std::size_t gemm_workspace(std::size_t M, std::size_t N, std::size_t K
   const std::size_t kc = eigen_kc<T>(K);
   return round_up(kc * N, packing_align) + kc * M;
 }
-// ... and one linear_forward of `rows` rows, In -> Out (its largest tile).
+// ... and one linear_forward of `rows` rows, In -> Out: cpu::detail::gemm_tiled_with's packed weight, then one
+// tile's packed rows.
 template <class T>
 constexpr std::size_t linear_workspace(std::size_t rows, std::size_t in, std::size_t out) {
-  const TileDims t = gemm_tile_dims(rows, out, in);
-  return gemm_workspace<T>(t.m, t.n, in);
+  const std::size_t tile_rows = std::min(gemm_tile_dims(rows, out, in).m, cpu::detail::gemm_col_block);
+  return round_up(out * in, packing_align) + eigen_kc<T>(in) * tile_rows;
 }
 
 // --- kernels, at run time --------------------------------------------------------------------------
@@ -107,19 +108,21 @@ Status gemm_accumulate(std::size_t M, std::size_t N, std::size_t K, T alpha, con
   return Status::ok;
 }
 
-// y[rows, out] = x[rows, in] · W[out, in]ᵀ + b[out]: cpu::linear_forward (gemm_tiled), its tiles run in order.
+// y[rows, out] = x[rows, in] · W[out, in]ᵀ + b[out]: cpu::linear_forward (gemm_tiled) with its packing buffers in
+// `ws`, its tiles run in order.
 template <class T>
 Status linear_forward(const T* x, const T* W, const T* b, T* y, std::size_t rows, std::size_t in, std::size_t out,
                       Workspace<T> ws) noexcept {
   if (rows == 0 || out == 0) return Status::ok;
-  const cpu::detail::gemm_tiling t = cpu::detail::make_gemm_tiling(rows, out, in);
-  for (std::size_t tile = 0; tile < t.count(); ++tile) {
-    const std::size_t i0 = tile / t.tiles_n * t.tile_m, j0 = tile % t.tiles_n * t.tile_n;
-    const std::size_t m = std::min(t.tile_m, rows - i0), n = std::min(t.tile_n, out - j0);
-    T* c = y + i0 * out + j0;
-    for (std::size_t i = 0; i < m; ++i) std::copy(b + j0, b + j0 + n, c + i * out);
-    MAE_RETURN_IF_ERROR(gemm_accumulate<true>(m, n, in, T(1), x + i0 * in, in, W + j0 * in, in, c, out, ws));
-  }
+  const std::size_t packed_w = round_up(cpu::detail::gemm_packed_b_elems(out, in), packing_align);
+  const std::size_t tile_m = cpu::detail::make_gemm_tiling(rows, out, in).tile_m;
+  if (packed_w + cpu::detail::gemm_packed_a_elems<T>(tile_m, in) > ws.size) return Status::workspace_too_small;
+  cpu::detail::gemm_tiled_with(
+      false, true, rows, out, in, T(1), x, in, W, in, y, out, ws.data,
+      [&](std::size_t) { return ws.data + packed_w; }, false,
+      [&](std::size_t, std::size_t m, std::size_t j0, std::size_t n, T* c) {
+        for (std::size_t i = 0; i < m; ++i) std::copy(b + j0, b + j0 + n, c + i * out);
+      });
   return Status::ok;
 }
 

@@ -28,7 +28,8 @@ inline void tune_eigen_caches() {
   (void)tuned;
 }
 
-template <class T>
+// Tag: one buffer per use (the shared packed op(B) of gemm_tiled must not be a tile's own buffer).
+template <class T, class Tag = void>
 T* packing_buffer(std::size_t elems) {
   thread_local std::vector<T, Eigen::aligned_allocator<T>> buffer;
   if (buffer.size() < elems) buffer.resize(elems);
@@ -159,22 +160,109 @@ inline gemm_tiling make_gemm_tiling(std::size_t M, std::size_t N, std::size_t K,
 // Work (multiply-adds) below which forking threads costs more than it gains.
 inline constexpr std::size_t parallel_gemm_madds = std::size_t(1) << 19;
 
-// The parallel driver: tile by tile, init(i0, m, j0, n, C_tile) prepares the tile (beta scaling, bias
-// broadcast) while it is hot in cache, then C_tile += alpha op(A) op(B) over the tile's rows and columns.
+// Columns of a C tile that one packed block of op(A) covers: keeps that block (kc x 256) in L2.
+inline constexpr std::size_t gemm_col_block = 256;
+
+// Eigen's K blocking for a single-threaded product of depth K: a function of K alone.
+template <class T>
+std::size_t gemm_kc(std::size_t K) {
+  Eigen::Index kc = static_cast<Eigen::Index>(K), mc = 1, nc = 1;
+  Eigen::internal::computeProductBlockingSizes<T, T, 1>(kc, mc, nc, Eigen::Index(1));
+  return static_cast<std::size_t>(kc);
+}
+
+// One tiled product on Eigen's packing routines and GEBP kernel, in Eigen's column-major view of row-major C:
+// Cᵀ (N x M) = op(B)ᵀ (N x K) · op(A)ᵀ (K x M). op(B) — a layer's weight, shared by every tile — is packed
+// once per call into `packed_b` (N*K elements; kc-deep slices, each tile's columns contiguous) instead of
+// once per tile; each tile packs its own rows of op(A) into the buffer rows_buffer() returns on its thread.
+// The blocking (kc, the tiles, 256-column blocks) depends on the shape alone and every element of C sums its
+// kc slices in order, so the bits do not depend on the thread count.
+template <class T, bool TransA, bool TransB>
+struct packed_gemm {
+  using Index = Eigen::Index;
+  using Traits = Eigen::internal::gebp_traits<T, T>;
+  static constexpr int b_order = TransB ? Eigen::RowMajor : Eigen::ColMajor;  // op(B)ᵀ seen column-major
+  static constexpr int a_order = TransA ? Eigen::RowMajor : Eigen::ColMajor;  // op(A)ᵀ seen column-major
+  using BMapper = Eigen::internal::const_blas_data_mapper<T, Index, b_order>;
+  using AMapper = Eigen::internal::const_blas_data_mapper<T, Index, a_order>;
+  using CMapper = Eigen::internal::blas_data_mapper<T, Index, Eigen::ColMajor, Eigen::Unaligned, 1>;
+
+  template <class Init, class RowsBuffer>
+  static void run(std::size_t M, std::size_t N, std::size_t K, T alpha, const T* A, std::size_t lda, const T* B,
+                  std::size_t ldb, T* C, std::size_t ldc, const gemm_tiling& t, T* packed_b,
+                  const RowsBuffer& rows_buffer, bool parallel, const Init& init) {
+    const auto idx = [](std::size_t v) { return static_cast<Index>(v); };
+    const std::size_t kc = gemm_kc<T>(K), k_blocks = (K + kc - 1) / kc;
+    const BMapper b_map(B, idx(ldb));
+    const AMapper a_map(A, idx(lda));
+    const CMapper c_map(C, idx(ldc));
+    mae::detail::parallel_for(k_blocks * t.tiles_n, parallel && k_blocks * t.tiles_n > 1, [&](std::size_t item) {
+      const std::size_t k0 = item / t.tiles_n * kc, j0 = item % t.tiles_n * t.tile_n;
+      const std::size_t depth = std::min(kc, K - k0), n = std::min(t.tile_n, N - j0);
+      Eigen::internal::gemm_pack_lhs<T, Index, BMapper, Traits::mr, Traits::LhsProgress,
+                                     typename Traits::LhsPacket4Packing, b_order>
+          pack;
+      pack(packed_b + k0 * N + j0 * depth, b_map.getSubMapper(idx(j0), idx(k0)), idx(depth), idx(n));
+    });
+    mae::detail::parallel_for(t.count(), parallel && t.count() > 1, [&](std::size_t tile) {
+      const std::size_t i0 = tile / t.tiles_n * t.tile_m, j0 = tile % t.tiles_n * t.tile_n;
+      const std::size_t m = std::min(t.tile_m, M - i0), n = std::min(t.tile_n, N - j0);
+      init(i0, m, j0, n, C + i0 * ldc + j0);
+      T* packed_a = rows_buffer(kc * std::min(m, gemm_col_block));
+      Eigen::internal::gemm_pack_rhs<T, Index, AMapper, Traits::nr, a_order> pack;
+      Eigen::internal::gebp_kernel<T, T, Index, CMapper, Traits::mr, Traits::nr, false, false> kernel;
+      for (std::size_t c0 = 0; c0 < m; c0 += gemm_col_block) {
+        const std::size_t cols = std::min(gemm_col_block, m - c0);
+        for (std::size_t k0 = 0; k0 < K; k0 += kc) {
+          const std::size_t depth = std::min(kc, K - k0);
+          pack(packed_a, a_map.getSubMapper(idx(k0), idx(i0 + c0)), idx(depth), idx(cols));
+          kernel(c_map.getSubMapper(idx(j0), idx(i0 + c0)), packed_b + k0 * N + j0 * depth, packed_a, idx(n),
+                 idx(depth), idx(cols), alpha);
+        }
+      }
+    });
+  }
+};
+
+// Elements gemm_tiled packs op(B) into (the caller's shared buffer) and each tile packs op(A) into.
+inline std::size_t gemm_packed_b_elems(std::size_t N, std::size_t K) { return N * K; }
+template <class T>
+std::size_t gemm_packed_a_elems(std::size_t tile_m, std::size_t K) {
+  return gemm_kc<T>(K) * std::min(tile_m, gemm_col_block);
+}
+
+// C = init, then C += alpha op(A) op(B), tile by tile: init(i0, m, j0, n, C_tile) prepares each tile (beta
+// scaling, bias broadcast) right before it accumulates, while it is hot in cache. packed_b and rows_buffer as
+// in packed_gemm; tiny products run as plain loops.
+template <class T, class Init, class RowsBuffer>
+void gemm_tiled_with(bool transA, bool transB, std::size_t M, std::size_t N, std::size_t K, T alpha, const T* A,
+                     std::size_t lda, const T* B, std::size_t ldb, T* C, std::size_t ldc, T* packed_b,
+                     const RowsBuffer& rows_buffer, bool parallel, const Init& init) {
+  if (M == 0 || N == 0) return;
+  if (K == 0 || alpha == T(0) || M * N * K <= small_gemm_madds) {
+    init(0, M, 0, N, C);
+    if (K != 0 && alpha != T(0)) gemm_accumulate_small(transA, transB, M, N, K, alpha, A, lda, B, ldb, C, ldc);
+    return;
+  }
+  tune_eigen_caches();
+  const gemm_tiling t = make_gemm_tiling(M, N, K);
+  parallel = parallel && M * N * K > parallel_gemm_madds;
+  const auto run = [&](auto product) {
+    decltype(product)::run(M, N, K, alpha, A, lda, B, ldb, C, ldc, t, packed_b, rows_buffer, parallel, init);
+  };
+  if (!transA && !transB) run(packed_gemm<T, false, false>{});
+  else if (!transA && transB) run(packed_gemm<T, false, true>{});
+  else if (transA && !transB) run(packed_gemm<T, true, false>{});
+  else run(packed_gemm<T, true, true>{});
+}
+
+// gemm_tiled_with on OpenMP threads, with per-thread packing buffers that grow on first use only.
 template <class T, class Init>
 void gemm_tiled(bool transA, bool transB, std::size_t M, std::size_t N, std::size_t K, T alpha, const T* A,
                 std::size_t lda, const T* B, std::size_t ldb, T* C, std::size_t ldc, const Init& init) {
-  if (M == 0 || N == 0) return;
-  const gemm_tiling t = make_gemm_tiling(M, N, K);
-  const std::size_t tiles = t.count();
-  mae::detail::parallel_for(tiles, tiles > 1 && M * N * K > parallel_gemm_madds, [&](std::size_t tile) {
-    const std::size_t i0 = tile / t.tiles_n * t.tile_m, j0 = tile % t.tiles_n * t.tile_n;
-    const std::size_t m = std::min(t.tile_m, M - i0), n = std::min(t.tile_n, N - j0);
-    T* c = C + i0 * ldc + j0;
-    init(i0, m, j0, n, c);
-    gemm_accumulate(transA, transB, m, n, K, alpha, transA ? A + i0 : A + i0 * lda, lda, transB ? B + j0 * ldb : B + j0,
-                    ldb, c, ldc);
-  });
+  T* packed_b = packing_buffer<T, struct shared_packed_b>(gemm_packed_b_elems(N, K));
+  gemm_tiled_with(transA, transB, M, N, K, alpha, A, lda, B, ldb, C, ldc, packed_b,
+                  [](std::size_t elems) { return packing_buffer<T>(elems); }, true, init);
 }
 
 }  // namespace detail
