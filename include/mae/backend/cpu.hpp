@@ -2,6 +2,7 @@
 // The CPU backend: binds the kernels<backends::cpu> customisation point to the kernels in mae/backend/cpu/
 // (Eigen GEMM, OpenMP loops) and adds the few data-movement loops the autograd ops need.
 // Every loop writes disjoint outputs and every reduction has a fixed order: bits do not depend on thread count.
+#include <algorithm>
 #include <cmath>
 #include <cstdint>
 #include <cstring>
@@ -16,10 +17,21 @@ namespace mae {
 template <>
 struct kernels<backends::cpu> {
   // --- memory ---
-  template <class T> static void zero(T* p, std::size_t n) { if (n) std::memset(p, 0, n * sizeof(T)); }
+  // Large buffers are zeroed and copied in 16K-element chunks over the threads (gradient buffers, token copies).
+  template <class Fn> static void for_chunks(std::size_t n, const Fn& fn) {
+    constexpr std::size_t chunk = std::size_t(1) << 14;
+    detail::parallel_for((n + chunk - 1) / chunk, n > cpu::detail::parallel_elems, [&](std::size_t c) {
+      fn(c * chunk, std::min(chunk, n - c * chunk));
+    });
+  }
+  template <class T> static void zero(T* p, std::size_t n) {
+    for_chunks(n, [=](std::size_t i, std::size_t len) { std::memset(p + i, 0, len * sizeof(T)); });
+  }
   template <class T> static void fill(T* p, std::size_t n, T v) { for (std::size_t i = 0; i < n; ++i) p[i] = v; }
   template <class T> static double read_scalar(const T* p) { return static_cast<double>(*p); }
-  template <class T> static void copy(const T* src, T* dst, std::size_t n) { if (n) std::memcpy(dst, src, n * sizeof(T)); }
+  template <class T> static void copy(const T* src, T* dst, std::size_t n) {
+    for_chunks(n, [=](std::size_t i, std::size_t len) { std::memcpy(dst + i, src + i, len * sizeof(T)); });
+  }
   template <class T> static bool all_finite(const T* p, std::size_t n) {
     bool ok = true;
     for (std::size_t i = 0; i < n; ++i) ok &= std::isfinite(p[i]);
@@ -29,7 +41,9 @@ struct kernels<backends::cpu> {
   template <class T>
   static void copy_blocks(const T* src, std::size_t src_stride, T* dst, std::size_t dst_stride, std::size_t len,
                           std::size_t count) {
-    for (std::size_t k = 0; k < count; ++k) std::memcpy(dst + k * dst_stride, src + k * src_stride, len * sizeof(T));
+    detail::parallel_for(count, count * len > cpu::detail::parallel_elems, [=](std::size_t k) {
+      std::memcpy(dst + k * dst_stride, src + k * src_stride, len * sizeof(T));
+    });
   }
   template <class T>
   static void accumulate_blocks(const T* src, std::size_t src_stride, T* dst, std::size_t dst_stride, std::size_t len,

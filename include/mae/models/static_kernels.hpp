@@ -25,22 +25,6 @@ constexpr std::size_t round_up(std::size_t a, std::size_t b) { return ceil_div(a
 
 // --- sizes, at compile time ------------------------------------------------------------------------
 
-// The first (largest) tile of cpu::detail::make_gemm_tiling(M, N, K), which is not constexpr.
-struct TileDims {
-  std::size_t m, n;
-};
-constexpr TileDims gemm_tile_dims(std::size_t M, std::size_t N, std::size_t K, std::size_t target = 16) {
-  TileDims t{M, N};
-  if (target <= 1 || M == 0 || N == 0) return t;
-  const bool deep = K >= 1024;
-  const std::size_t min_m = deep ? 32 : 64, min_n = deep ? 32 : 96;
-  t.m = std::min(M, std::max(min_m, round_up(ceil_div(M, target), 16)));
-  const std::size_t tiles_m = ceil_div(M, t.m);
-  if (tiles_m < target && N >= 2 * min_n)
-    t.n = std::min(N, std::max(min_n, round_up(ceil_div(N, ceil_div(target, tiles_m)), 16)));
-  return t;
-}
-
 // L1 size that cpu::detail::tune_eigen_caches gives Eigen (its blocking reads it).
 inline constexpr std::size_t eigen_l1_bytes = 48 * 1024;
 
@@ -72,7 +56,8 @@ constexpr std::size_t gemm_workspace(std::size_t M, std::size_t N, std::size_t K
 // tile's packed rows.
 template <class T>
 constexpr std::size_t linear_workspace(std::size_t rows, std::size_t in, std::size_t out) {
-  const std::size_t tile_rows = std::min(gemm_tile_dims(rows, out, in).m, cpu::detail::gemm_col_block);
+  const std::size_t tile_m = cpu::detail::make_gemm_tiling(rows, out, in).tile_m;
+  const std::size_t tile_rows = std::min(tile_m, cpu::detail::gemm_col_block);
   return round_up(out * in, packing_align) + eigen_kc<T>(in) * tile_rows;
 }
 

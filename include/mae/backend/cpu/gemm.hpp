@@ -137,17 +137,19 @@ void gemm_serial(bool transA, bool transB, std::size_t M, std::size_t N, std::si
 // small; with a deep K the fixed cost per tile vanishes and smaller tiles are fine.
 struct gemm_tiling {
   std::size_t tile_m, tile_n, tiles_m, tiles_n;
-  std::size_t count() const { return tiles_m * tiles_n; }
+  constexpr std::size_t count() const { return tiles_m * tiles_n; }
 };
 
-inline gemm_tiling make_gemm_tiling(std::size_t M, std::size_t N, std::size_t K, std::size_t target = 16) {
+constexpr gemm_tiling make_gemm_tiling(std::size_t M, std::size_t N, std::size_t K, std::size_t target = 16) {
   const auto ceil_div = [](std::size_t a, std::size_t b) { return (a + b - 1) / b; };
   const auto round_up = [&](std::size_t a, std::size_t b) { return ceil_div(a, b) * b; };
   gemm_tiling t{M, N, 1, 1};
   if (target <= 1 || M == 0 || N == 0) return t;
   const bool deep = K >= 1024;
   const std::size_t min_m = deep ? 32 : 64, min_n = deep ? 32 : 96;
-  t.tile_m = std::min(M, std::max(min_m, round_up(ceil_div(M, target), 16)));
+  // Rows in multiples of 8 (GEBP takes them 4 at a time): M = 16 x 104 gives 16 tiles, not 15 of 112, which
+  // would leave one of 2 threads idle for a 16th of the product.
+  t.tile_m = std::min(M, std::max(min_m, round_up(ceil_div(M, target), 8)));
   t.tiles_m = ceil_div(M, t.tile_m);
   if (t.tiles_m < target && N >= 2 * min_n) {
     // Column tiles in multiples of 16 floats: whole AVX2 / AVX-512 registers.
