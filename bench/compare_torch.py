@@ -6,7 +6,8 @@ usage: /usr/bin/python3 bench/compare_torch.py [--build build] [--threads 2] [--
                                                [--anchor ../shared/reference/torch_mae_anchor.py]
                                                [--python /usr/bin/python3 ...]   (one run per interpreter)
 The peak is measured by bench_peak (FMA throughput of one core, the widest vector unit the CPU has, times the
-threads) unless --peak-gflops is given. Each mae config runs in its own process, so its peak RSS is its own.
+threads) unless --peak-gflops is given. Each mae config runs in its own process, so its peak RSS is its own;
+its figures are the median of 5 runs.
 OPENBLAS_CORETYPE and OPENBLAS_L2_SIZE are removed from the PyTorch runs' environment only."""
 import argparse, json, os, subprocess, sys, tempfile, threading
 
@@ -23,6 +24,14 @@ def bench_json(binary, bench_filter, threads, *extra):
     out = subprocess.run([binary, "--benchmark_format=json", f"--benchmark_filter={bench_filter}", *extra], env=env,
                          capture_output=True, text=True, check=True)
     return json.loads(out.stdout)["benchmarks"]
+
+
+# Shared machines are noisy: every mae figure is the median of 5 runs (as the anchor, PyTorch times 5 steps).
+REPEAT = ("--benchmark_repetitions=5", "--benchmark_report_aggregates_only=true")
+
+
+def median(rows):
+    return next(r for r in rows if r.get("aggregate_name") == "median")
 
 
 def measured_peak_gflops(build, threads):
@@ -68,7 +77,7 @@ def main():
           " | ".join(f"PyTorch ({p}) img/s | ratio | PyTorch RSS MB" for p in pythons) + " |")
     print("|---|---|---|---|---|" + "---|---|---|" * len(pythons))
     for bench, config, batch in CONFIGS:
-        row = bench_json(train, bench + "/", a.threads)[0]
+        row = median(bench_json(train, bench + "/", a.threads, *REPEAT))
         ips, gflop, rss = row["img/s"], row["GFLOP/img"], row.get("peak_RSS_MB", 0.0)
         cells = [config, str(batch), f"{ips:.1f}", f"{100 * ips * gflop / peak:.1f}%", f"{rss:.0f}"]
         for p in pythons:
@@ -81,7 +90,7 @@ def main():
         print("| " + " | ".join(cells) + " |", flush=True)
 
     name, config = LATENCY
-    row = bench_json(train, name, 1)[0]
+    row = median(bench_json(train, name, 1, *REPEAT))
     mae_ms = row["real_time"] / 1e3 if row["time_unit"] == "us" else row["real_time"]
     cells = [f"{mae_ms:.3f} ms"]
     for p in pythons:
