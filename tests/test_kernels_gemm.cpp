@@ -78,6 +78,23 @@ TEST_CASE("gemm in float agrees with the double result") {
   check_close(vec(C.begin(), C.end()), expected, 1e-4, 1e-4, "float gemm");
 }
 
+// K beyond Eigen's K block (up to 940 floats with AVX-512) and an odd N: several kc-deep blocks of packed op(B),
+// each placed at an aligned offset of the shared buffer (packed_gemm), in float as training runs.
+TEST_CASE("float gemm with a deep K and odd N, every transpose") {
+  const std::size_t M = 61, N = 33, K = 2001;
+  for (int t = 0; t < 4; ++t) {
+    const bool ta = t & 1, tb = t & 2;
+    Rng rng(40 + std::uint64_t(t));
+    INFO("seed " << 40 + t << " transA " << ta << " transB " << tb);
+    const auto A = rng.uniform_as<float>(M * K), B = rng.uniform_as<float>(K * N);
+    std::vector<float> C(M * N);
+    mae::cpu::gemm(ta, tb, M, N, K, 1.0f, A.data(), ta ? M : K, B.data(), tb ? K : N, 0.0f, C.data(), N);
+    const vec expected = naive_gemm(ta, tb, {M, N, K}, 1.0, vec(A.begin(), A.end()), ta ? M : K,
+                                    vec(B.begin(), B.end()), tb ? K : N, 0.0, vec(M * N), N);
+    check_close(vec(C.begin(), C.end()), expected, 1e-4, 1e-4, "deep float gemm");
+  }
+}
+
 TEST_CASE("gemm_batched equals one gemm per product") {
   const Case cases[] = {{7, 13, 5}, {33, 40, 70}, {1, 1, 1}};
   for (const std::size_t batch : {1, 3, 20})

@@ -52,13 +52,11 @@ constexpr std::size_t gemm_workspace(std::size_t M, std::size_t N, std::size_t K
   const std::size_t kc = eigen_kc<T>(K);
   return round_up(kc * N, packing_align) + kc * M;
 }
-// ... and one linear_forward of `rows` rows, In -> Out: cpu::detail::gemm_tiled_with's packed weight, then one
-// tile's packed rows.
+// ... and one linear_forward of `rows` rows, In -> Out: one tile's packed blocks (cpu::detail::gemm_tiled_with
+// without a shared packed weight).
 template <class T>
 constexpr std::size_t linear_workspace(std::size_t rows, std::size_t in, std::size_t out) {
-  const std::size_t tile_m = cpu::detail::make_gemm_tiling(rows, out, in).tile_m;
-  const std::size_t tile_rows = std::min(tile_m, cpu::detail::gemm_col_block);
-  return round_up(out * in, packing_align) + eigen_kc<T>(in) * tile_rows;
+  return cpu::detail::gemm_tile_buffer_elems(cpu::detail::make_gemm_tiling(rows, out, in), eigen_kc<T>(in), false);
 }
 
 // --- kernels, at run time --------------------------------------------------------------------------
@@ -93,18 +91,19 @@ Status gemm_accumulate(std::size_t M, std::size_t N, std::size_t K, T alpha, con
   return Status::ok;
 }
 
-// y[rows, out] = x[rows, in] · W[out, in]ᵀ + b[out]: cpu::linear_forward (gemm_tiled) with its packing buffers in
-// `ws`, its tiles run in order.
+// y[rows, out] = x[rows, in] · W[out, in]ᵀ + b[out]: cpu::linear_forward (gemm_tiled), its tiles run in order,
+// each packing its slice of W into `ws` (the backend packs W once for all tiles: the same bits).
 template <class T>
 Status linear_forward(const T* x, const T* W, const T* b, T* y, std::size_t rows, std::size_t in, std::size_t out,
                       Workspace<T> ws) noexcept {
   if (rows == 0 || out == 0) return Status::ok;
-  const std::size_t packed_w = round_up(cpu::detail::gemm_packed_b_elems(out, in), packing_align);
-  const std::size_t tile_m = cpu::detail::make_gemm_tiling(rows, out, in).tile_m;
-  if (packed_w + cpu::detail::gemm_packed_a_elems<T>(tile_m, in) > ws.size) return Status::workspace_too_small;
+  cpu::detail::tune_eigen_caches();  // before gemm_kc: the blocking reads the cache sizes
+  const cpu::detail::gemm_tiling t = cpu::detail::make_gemm_tiling(rows, out, in);
+  if (cpu::detail::gemm_tile_buffer_elems(t, cpu::detail::gemm_kc<T>(in), false) > ws.size)
+    return Status::workspace_too_small;
   cpu::detail::gemm_tiled_with(
-      false, true, rows, out, in, T(1), x, in, W, in, y, out, ws.data,
-      [&](std::size_t) { return ws.data + packed_w; }, false,
+      false, true, rows, out, in, T(1), x, in, W, in, y, out, static_cast<T*>(nullptr),
+      [&](std::size_t) { return ws.data; }, false,
       [&](std::size_t, std::size_t m, std::size_t j0, std::size_t n, T* c) {
         for (std::size_t i = 0; i < m; ++i) std::copy(b + j0, b + j0 + n, c + i * out);
       });

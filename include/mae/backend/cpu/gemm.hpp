@@ -165,20 +165,36 @@ inline constexpr std::size_t parallel_gemm_madds = std::size_t(1) << 19;
 // Columns of a C tile that one packed block of op(A) covers: keeps that block (kc x 256) in L2.
 inline constexpr std::size_t gemm_col_block = 256;
 
-// Eigen's K blocking for a single-threaded product of depth K: a function of K alone.
+// Eigen's K blocking for a single-threaded product of depth K: a function of K alone (1 for K = 0).
 template <class T>
 std::size_t gemm_kc(std::size_t K) {
   Eigen::Index kc = static_cast<Eigen::Index>(K), mc = 1, nc = 1;
   Eigen::internal::computeProductBlockingSizes<T, T, 1>(kc, mc, nc, Eigen::Index(1));
-  return static_cast<std::size_t>(kc);
+  return std::max<std::size_t>(static_cast<std::size_t>(kc), 1);
+}
+
+// Packed blocks start 64 elements apart: GEBP reads packed op(B) with aligned loads (64 bytes for AVX-512).
+inline constexpr std::size_t gemm_pack_align = 64;
+constexpr std::size_t gemm_round_up(std::size_t n) { return (n + gemm_pack_align - 1) / gemm_pack_align * gemm_pack_align; }
+
+// One packed (kc x tile_n) block of op(B).
+constexpr std::size_t gemm_b_slot(const gemm_tiling& t, std::size_t kc) { return gemm_round_up(t.tile_n * kc); }
+// Elements of the buffer that holds op(B) packed once for all tiles.
+constexpr std::size_t gemm_packed_b_elems(const gemm_tiling& t, std::size_t K, std::size_t kc) {
+  return (K + kc - 1) / kc * t.tiles_n * gemm_b_slot(t, kc);
+}
+// Elements of one tile's buffer: its block of op(A), and its own block of op(B) when op(B) is not packed once.
+constexpr std::size_t gemm_tile_buffer_elems(const gemm_tiling& t, std::size_t kc, bool shared_b) {
+  return gemm_round_up(kc * std::min(t.tile_m, gemm_col_block)) + (shared_b ? 0 : gemm_b_slot(t, kc));
 }
 
 // One tiled product on Eigen's packing routines and GEBP kernel, in Eigen's column-major view of row-major C:
-// Cᵀ (N x M) = op(B)ᵀ (N x K) · op(A)ᵀ (K x M). op(B) — a layer's weight, shared by every tile — is packed
-// once per call into `packed_b` (N*K elements; kc-deep slices, each tile's columns contiguous) instead of
-// once per tile; each tile packs its own rows of op(A) into the buffer rows_buffer() returns on its thread.
-// The blocking (kc, the tiles, 256-column blocks) depends on the shape alone and every element of C sums its
-// kc slices in order, so the bits do not depend on the thread count.
+// Cᵀ (N x M) = op(B)ᵀ (N x K) · op(A)ᵀ (K x M). With `packed_b` (gemm_packed_b_elems), op(B) — a layer's
+// weight, shared by every tile — is packed once per call instead of once per tile; without it (null: the
+// embedded path, which keeps its workspace small), each tile packs its own slice. Each tile packs its rows of
+// op(A) into tile_buffer(gemm_tile_buffer_elems), a buffer of the thread it runs on. Every GEBP call sees the
+// same packed data either way, the blocking (kc, the tiles, 256-column blocks) depends on the shape alone, and
+// every element of C sums its kc slices in order: the bits depend neither on the thread count nor on packed_b.
 template <class T, bool TransA, bool TransB>
 struct packed_gemm {
   using Index = Eigen::Index;
@@ -189,57 +205,56 @@ struct packed_gemm {
   using AMapper = Eigen::internal::const_blas_data_mapper<T, Index, a_order>;
   using CMapper = Eigen::internal::blas_data_mapper<T, Index, Eigen::ColMajor, Eigen::Unaligned, 1>;
 
-  template <class Init, class RowsBuffer>
+  template <class Init, class TileBuffer>
   static void run(std::size_t M, std::size_t N, std::size_t K, T alpha, const T* A, std::size_t lda, const T* B,
                   std::size_t ldb, T* C, std::size_t ldc, const gemm_tiling& t, T* packed_b,
-                  const RowsBuffer& rows_buffer, bool parallel, const Init& init) {
+                  const TileBuffer& tile_buffer, bool parallel, const Init& init) {
     const auto idx = [](std::size_t v) { return static_cast<Index>(v); };
-    const std::size_t kc = gemm_kc<T>(K), k_blocks = (K + kc - 1) / kc;
+    const std::size_t kc = gemm_kc<T>(K), k_blocks = (K + kc - 1) / kc, slot = gemm_b_slot(t, kc);
     const BMapper b_map(B, idx(ldb));
     const AMapper a_map(A, idx(lda));
     const CMapper c_map(C, idx(ldc));
-    mae::detail::parallel_for(k_blocks * t.tiles_n, parallel && k_blocks * t.tiles_n > 1, [&](std::size_t item) {
-      const std::size_t k0 = item / t.tiles_n * kc, j0 = item % t.tiles_n * t.tile_n;
-      const std::size_t depth = std::min(kc, K - k0), n = std::min(t.tile_n, N - j0);
+    // op(B)ᵀ rows j0..j0+n, depth k0..k0+kc, into dst.
+    const auto pack_b = [&](std::size_t k0, std::size_t j0, T* dst) {
       Eigen::internal::gemm_pack_lhs<T, Index, BMapper, Traits::mr, Traits::LhsProgress,
                                      typename Traits::LhsPacket4Packing, b_order>
           pack;
-      pack(packed_b + k0 * N + j0 * depth, b_map.getSubMapper(idx(j0), idx(k0)), idx(depth), idx(n));
-    });
+      pack(dst, b_map.getSubMapper(idx(j0), idx(k0)), idx(std::min(kc, K - k0)), idx(std::min(t.tile_n, N - j0)));
+    };
+    if (packed_b)
+      mae::detail::parallel_for(k_blocks * t.tiles_n, parallel && k_blocks * t.tiles_n > 1, [&](std::size_t item) {
+        pack_b(item / t.tiles_n * kc, item % t.tiles_n * t.tile_n, packed_b + item * slot);
+      });
     mae::detail::parallel_for(t.count(), parallel && t.count() > 1, [&](std::size_t tile) {
-      const std::size_t i0 = tile / t.tiles_n * t.tile_m, j0 = tile % t.tiles_n * t.tile_n;
+      const std::size_t tm = tile / t.tiles_n, tn = tile % t.tiles_n;
+      const std::size_t i0 = tm * t.tile_m, j0 = tn * t.tile_n;
       const std::size_t m = std::min(t.tile_m, M - i0), n = std::min(t.tile_n, N - j0);
       init(i0, m, j0, n, C + i0 * ldc + j0);
-      T* packed_a = rows_buffer(kc * std::min(m, gemm_col_block));
-      Eigen::internal::gemm_pack_rhs<T, Index, AMapper, Traits::nr, a_order> pack;
+      T* packed_a = tile_buffer(gemm_tile_buffer_elems(t, kc, packed_b != nullptr));
+      T* own_b = packed_a + gemm_round_up(kc * std::min(t.tile_m, gemm_col_block));
+      Eigen::internal::gemm_pack_rhs<T, Index, AMapper, Traits::nr, a_order> pack_a;
       Eigen::internal::gebp_kernel<T, T, Index, CMapper, Traits::mr, Traits::nr, false, false> kernel;
       for (std::size_t c0 = 0; c0 < m; c0 += gemm_col_block) {
         const std::size_t cols = std::min(gemm_col_block, m - c0);
-        for (std::size_t k0 = 0; k0 < K; k0 += kc) {
-          const std::size_t depth = std::min(kc, K - k0);
-          pack(packed_a, a_map.getSubMapper(idx(k0), idx(i0 + c0)), idx(depth), idx(cols));
-          kernel(c_map.getSubMapper(idx(j0), idx(i0 + c0)), packed_b + k0 * N + j0 * depth, packed_a, idx(n),
-                 idx(depth), idx(cols), alpha);
+        for (std::size_t kb = 0; kb < k_blocks; ++kb) {
+          const std::size_t k0 = kb * kc, depth = std::min(kc, K - k0);
+          const T* b_block = packed_b ? packed_b + (kb * t.tiles_n + tn) * slot : own_b;
+          if (!packed_b) pack_b(k0, j0, own_b);
+          pack_a(packed_a, a_map.getSubMapper(idx(k0), idx(i0 + c0)), idx(depth), idx(cols));
+          kernel(c_map.getSubMapper(idx(j0), idx(i0 + c0)), b_block, packed_a, idx(n), idx(depth), idx(cols), alpha);
         }
       }
     });
   }
 };
 
-// Elements gemm_tiled packs op(B) into (the caller's shared buffer) and each tile packs op(A) into.
-inline std::size_t gemm_packed_b_elems(std::size_t N, std::size_t K) { return N * K; }
-template <class T>
-std::size_t gemm_packed_a_elems(std::size_t tile_m, std::size_t K) {
-  return gemm_kc<T>(K) * std::min(tile_m, gemm_col_block);
-}
-
 // C = init, then C += alpha op(A) op(B), tile by tile: init(i0, m, j0, n, C_tile) prepares each tile (beta
-// scaling, bias broadcast) right before it accumulates, while it is hot in cache. packed_b and rows_buffer as
+// scaling, bias broadcast) right before it accumulates, while it is hot in cache. packed_b and tile_buffer as
 // in packed_gemm; tiny products run as plain loops.
-template <class T, class Init, class RowsBuffer>
+template <class T, class Init, class TileBuffer>
 void gemm_tiled_with(bool transA, bool transB, std::size_t M, std::size_t N, std::size_t K, T alpha, const T* A,
                      std::size_t lda, const T* B, std::size_t ldb, T* C, std::size_t ldc, T* packed_b,
-                     const RowsBuffer& rows_buffer, bool parallel, const Init& init) {
+                     const TileBuffer& tile_buffer, bool parallel, const Init& init) {
   if (M == 0 || N == 0) return;
   if (K == 0 || alpha == T(0) || M * N * K <= small_gemm_madds) {
     init(0, M, 0, N, C);
@@ -250,7 +265,7 @@ void gemm_tiled_with(bool transA, bool transB, std::size_t M, std::size_t N, std
   const gemm_tiling t = make_gemm_tiling(M, N, K);
   parallel = parallel && M * N * K > parallel_gemm_madds;
   const auto run = [&](auto product) {
-    decltype(product)::run(M, N, K, alpha, A, lda, B, ldb, C, ldc, t, packed_b, rows_buffer, parallel, init);
+    decltype(product)::run(M, N, K, alpha, A, lda, B, ldb, C, ldc, t, packed_b, tile_buffer, parallel, init);
   };
   if (!transA && !transB) run(packed_gemm<T, false, false>{});
   else if (!transA && transB) run(packed_gemm<T, false, true>{});
@@ -262,7 +277,8 @@ void gemm_tiled_with(bool transA, bool transB, std::size_t M, std::size_t N, std
 template <class T, class Init>
 void gemm_tiled(bool transA, bool transB, std::size_t M, std::size_t N, std::size_t K, T alpha, const T* A,
                 std::size_t lda, const T* B, std::size_t ldb, T* C, std::size_t ldc, const Init& init) {
-  T* packed_b = packing_buffer<T, struct shared_packed_b>(gemm_packed_b_elems(N, K));
+  const std::size_t shared = gemm_packed_b_elems(make_gemm_tiling(M, N, K), K, gemm_kc<T>(K));
+  T* packed_b = packing_buffer<T, struct shared_packed_b>(shared);
   gemm_tiled_with(transA, transB, M, N, K, alpha, A, lda, B, ldb, C, ldc, packed_b,
                   [](std::size_t elems) { return packing_buffer<T>(elems); }, true, init);
 }
