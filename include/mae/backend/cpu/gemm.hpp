@@ -3,11 +3,12 @@
 //
 // Why not `Map * Map`: Eigen's own parallel product picks its K blocking from the thread count (so bits
 // change with OMP_NUM_THREADS) and heap-allocates its packing buffers on every large call. Here C is cut
-// into tiles by a rule that depends on the shape only, each tile is one single-threaded Eigen product with
-// blocking computed for that tile, and tiles run in parallel: results are bit-identical for any thread
-// count, and packing uses a per-thread buffer that grows on first use only (no steady-state allocation).
-// This calls Eigen 3.4's internal GEBP entry point (general_matrix_matrix_product<...>::run with a
-// level3_blocking); defining EIGEN_USE_BLAS would route it to a BLAS and void both guarantees.
+// into tiles by a rule that depends on the shape only and the K blocking depends on K only; the shared
+// operand (a layer's weight) is packed once per call, each tile packs its own rows of the other and runs
+// Eigen's GEBP kernel, and tiles run in parallel (packed_gemm). Results are bit-identical for any thread
+// count, and packing uses per-thread buffers that grow on first use only (no steady-state allocation).
+// Small per-head products (attention) call one single-threaded Eigen product (gemm_serial). Both use Eigen
+// 3.4's internal packing routines and GEBP kernel; EIGEN_USE_BLAS would void both guarantees.
 #include <Eigen/Core>
 #include <algorithm>
 #include <cstddef>
@@ -175,7 +176,9 @@ std::size_t gemm_kc(std::size_t K) {
 
 // Packed blocks start 64 elements apart: GEBP reads packed op(B) with aligned loads (64 bytes for AVX-512).
 inline constexpr std::size_t gemm_pack_align = 64;
-constexpr std::size_t gemm_round_up(std::size_t n) { return (n + gemm_pack_align - 1) / gemm_pack_align * gemm_pack_align; }
+constexpr std::size_t gemm_round_up(std::size_t n) {
+  return (n + gemm_pack_align - 1) / gemm_pack_align * gemm_pack_align;
+}
 
 // One packed (kc x tile_n) block of op(B).
 constexpr std::size_t gemm_b_slot(const gemm_tiling& t, std::size_t kc) { return gemm_round_up(t.tile_n * kc); }
@@ -189,12 +192,13 @@ constexpr std::size_t gemm_tile_buffer_elems(const gemm_tiling& t, std::size_t k
 }
 
 // One tiled product on Eigen's packing routines and GEBP kernel, in Eigen's column-major view of row-major C:
-// Cᵀ (N x M) = op(B)ᵀ (N x K) · op(A)ᵀ (K x M). With `packed_b` (gemm_packed_b_elems), op(B) — a layer's
-// weight, shared by every tile — is packed once per call instead of once per tile; without it (null: the
-// embedded path, which keeps its workspace small), each tile packs its own slice. Each tile packs its rows of
-// op(A) into tile_buffer(gemm_tile_buffer_elems), a buffer of the thread it runs on. Every GEBP call sees the
-// same packed data either way, the blocking (kc, the tiles, 256-column blocks) depends on the shape alone, and
-// every element of C sums its kc slices in order: the bits depend neither on the thread count nor on packed_b.
+// Cᵀ (N x M) = op(B)ᵀ (N x K) · op(A)ᵀ (K x M). When shared_buffer(gemm_packed_b_elems) gives a buffer, op(B)
+// — a layer's weight, shared by every tile — is packed into it once per call instead of once per tile; when it
+// gives null (the embedded path, which keeps its workspace small), each tile packs its own slice. Each tile
+// packs its rows of op(A) into tile_buffer(gemm_tile_buffer_elems), a buffer of the thread it runs on. Every
+// GEBP call sees the same packed data either way, the blocking (kc, the tiles, 256-column blocks) depends on
+// the shape alone, and every element of C sums its kc slices in order: the bits depend neither on the thread
+// count nor on whether op(B) was packed once.
 template <class T, bool TransA, bool TransB>
 struct packed_gemm {
   using Index = Eigen::Index;
@@ -205,12 +209,13 @@ struct packed_gemm {
   using AMapper = Eigen::internal::const_blas_data_mapper<T, Index, a_order>;
   using CMapper = Eigen::internal::blas_data_mapper<T, Index, Eigen::ColMajor, Eigen::Unaligned, 1>;
 
-  template <class Init, class TileBuffer>
+  template <class Init, class SharedBuffer, class TileBuffer>
   static void run(std::size_t M, std::size_t N, std::size_t K, T alpha, const T* A, std::size_t lda, const T* B,
-                  std::size_t ldb, T* C, std::size_t ldc, const gemm_tiling& t, T* packed_b,
+                  std::size_t ldb, T* C, std::size_t ldc, const gemm_tiling& t, const SharedBuffer& shared_buffer,
                   const TileBuffer& tile_buffer, bool parallel, const Init& init) {
     const auto idx = [](std::size_t v) { return static_cast<Index>(v); };
     const std::size_t kc = gemm_kc<T>(K), k_blocks = (K + kc - 1) / kc, slot = gemm_b_slot(t, kc);
+    T* packed_b = shared_buffer(gemm_packed_b_elems(t, K, kc));
     const BMapper b_map(B, idx(ldb));
     const AMapper a_map(A, idx(lda));
     const CMapper c_map(C, idx(ldc));
@@ -249,12 +254,13 @@ struct packed_gemm {
 };
 
 // C = init, then C += alpha op(A) op(B), tile by tile: init(i0, m, j0, n, C_tile) prepares each tile (beta
-// scaling, bias broadcast) right before it accumulates, while it is hot in cache. packed_b and tile_buffer as
-// in packed_gemm; tiny products run as plain loops.
-template <class T, class Init, class TileBuffer>
+// scaling, bias broadcast) right before it accumulates, while it is hot in cache. shared_buffer and tile_buffer
+// as in packed_gemm; tiny products run as plain loops.
+template <class T, class Init, class SharedBuffer, class TileBuffer>
 void gemm_tiled_with(bool transA, bool transB, std::size_t M, std::size_t N, std::size_t K, T alpha, const T* A,
-                     std::size_t lda, const T* B, std::size_t ldb, T* C, std::size_t ldc, T* packed_b,
-                     const TileBuffer& tile_buffer, bool parallel, const Init& init) {
+                     std::size_t lda, const T* B, std::size_t ldb, T* C, std::size_t ldc,
+                     const SharedBuffer& shared_buffer, const TileBuffer& tile_buffer, bool parallel,
+                     const Init& init) {
   if (M == 0 || N == 0) return;
   if (K == 0 || alpha == T(0) || M * N * K <= small_gemm_madds) {
     init(0, M, 0, N, C);
@@ -265,7 +271,7 @@ void gemm_tiled_with(bool transA, bool transB, std::size_t M, std::size_t N, std
   const gemm_tiling t = make_gemm_tiling(M, N, K);
   parallel = parallel && M * N * K > parallel_gemm_madds;
   const auto run = [&](auto product) {
-    decltype(product)::run(M, N, K, alpha, A, lda, B, ldb, C, ldc, t, packed_b, tile_buffer, parallel, init);
+    decltype(product)::run(M, N, K, alpha, A, lda, B, ldb, C, ldc, t, shared_buffer, tile_buffer, parallel, init);
   };
   if (!transA && !transB) run(packed_gemm<T, false, false>{});
   else if (!transA && transB) run(packed_gemm<T, false, true>{});
@@ -277,10 +283,10 @@ void gemm_tiled_with(bool transA, bool transB, std::size_t M, std::size_t N, std
 template <class T, class Init>
 void gemm_tiled(bool transA, bool transB, std::size_t M, std::size_t N, std::size_t K, T alpha, const T* A,
                 std::size_t lda, const T* B, std::size_t ldb, T* C, std::size_t ldc, const Init& init) {
-  const std::size_t shared = gemm_packed_b_elems(make_gemm_tiling(M, N, K), K, gemm_kc<T>(K));
-  T* packed_b = packing_buffer<T, struct shared_packed_b>(shared);
-  gemm_tiled_with(transA, transB, M, N, K, alpha, A, lda, B, ldb, C, ldc, packed_b,
-                  [](std::size_t elems) { return packing_buffer<T>(elems); }, true, init);
+  gemm_tiled_with(
+      transA, transB, M, N, K, alpha, A, lda, B, ldb, C, ldc,
+      [](std::size_t elems) { return packing_buffer<T, struct shared_packed_b>(elems); },
+      [](std::size_t elems) { return packing_buffer<T>(elems); }, true, init);
 }
 
 }  // namespace detail
