@@ -142,7 +142,8 @@ auto matmul(const A& a, const B& b) {
   for (auto d : batch) count *= d;
 
   // Matrices in parallel when there are several (Eigen then runs each on one thread), else Eigen's own.
-  mae::detail::parallel_for(count, count > 1 && count * M * N * K >= detail::matmul_parallel_min_madds, [&](std::size_t i) {
+  const bool parallel = count > 1 && count * M * N * K >= detail::matmul_parallel_min_madds;
+  mae::detail::parallel_for(count, parallel, [&](std::size_t i) {
     std::size_t rest = i, oa = 0, ob = 0;
     for (std::size_t k = Rb; k-- > 0;) {
       const std::size_t idx = rest % batch[k];

@@ -85,8 +85,9 @@ typename Red::template acc_t<T> reduce_all(const T* x, std::size_t n) {
   const std::size_t blocks = (n + block - 1) / block;
   if (blocks <= 1) return reduce_run<Red>(x, n);
   std::vector<A> partial(blocks);
-  detail::parallel_for(blocks, n >= reduce_parallel_min,
-                       [&](std::size_t b) { partial[b] = reduce_run<Red>(x + b * block, std::min(block, n - b * block)); });
+  detail::parallel_for(blocks, n >= reduce_parallel_min, [&](std::size_t b) {
+    partial[b] = reduce_run<Red>(x + b * block, std::min(block, n - b * block));
+  });
   A total = Red::template identity<A>();
   for (A p : partial) total = Red::merge(total, p);
   return total;

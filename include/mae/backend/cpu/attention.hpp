@@ -31,7 +31,8 @@ template <class T>
 void attention_forward(const T* qkv, T* out, T* probs, std::size_t B, std::size_t N, std::size_t H, std::size_t hd) {
   const std::size_t D = H * hd, ld = 3 * D, pairs = B * H;
   const T scale = T(1) / std::sqrt(T(hd));
-  mae::detail::parallel_for(pairs, pairs > 1 && pairs * N * N * hd > detail::parallel_gemm_madds / 2, [&](std::size_t pair) {
+  const bool parallel = pairs > 1 && pairs * N * N * hd > detail::parallel_gemm_madds / 2;
+  mae::detail::parallel_for(pairs, parallel, [&](std::size_t pair) {
     const std::size_t b = pair / H, h = pair % H;
     const T* q = qkv + b * N * ld + h * hd;
     T* p = probs + pair * N * N;
@@ -49,7 +50,8 @@ void attention_backward(const T* qkv, const T* probs, const T* dout, T* dqkv, st
                         std::size_t H, std::size_t hd, T* scratch) {
   const std::size_t D = H * hd, ld = 3 * D, pairs = B * H, slots = detail::attention_slot_count(B, H);
   const T scale = T(1) / std::sqrt(T(hd));
-  mae::detail::parallel_for(slots, slots > 1 && pairs * N * N * hd > detail::parallel_gemm_madds / 4, [&](std::size_t slot) {
+  const bool parallel = slots > 1 && pairs * N * N * hd > detail::parallel_gemm_madds / 4;
+  mae::detail::parallel_for(slots, parallel, [&](std::size_t slot) {
     T* ds = scratch + slot * N * N;
     for (std::size_t pair = slot * pairs / slots; pair < (slot + 1) * pairs / slots; ++pair) {
       const std::size_t b = pair / H, h = pair % H;
