@@ -12,6 +12,7 @@
 #include <cmath>
 #include <cstddef>
 #include <cstdint>
+#include <type_traits>
 
 #include "mae/backend/cpu/activation.hpp"
 #include "mae/backend/cpu/gemm.hpp"
@@ -44,11 +45,13 @@ constexpr std::size_t eigen_kc(std::size_t K) {
   return K % max_kc == 0 ? max_kc : max_kc - k_peeling * ((max_kc - 1 - K % max_kc) / (k_peeling * (K / max_kc + 1)));
 }
 
-// Packing elements one gemm_accumulate of C[M, N] (depth K) needs: the layout of cpu::detail::gemm_accumulate_eigen.
+// Packing elements one gemm_accumulate of C[M, N] (depth K) needs: the layout of cpu::detail::gemm_accumulate_eigen
+// (float on AVX-512: one packed op(B), cpu::detail::avx512_gemm_serial).
 inline constexpr std::size_t packing_align = 64;  // elements, as the backend's buffer
 template <class T>
 constexpr std::size_t gemm_workspace(std::size_t M, std::size_t N, std::size_t K) {
   if (M * N * K <= cpu::detail::small_gemm_madds) return 0;
+  if constexpr (std::is_same_v<T, float> && cpu::detail::avx512_gemm_enabled) return cpu::detail::avx512_b_slot(N, K);
   const std::size_t kc = eigen_kc<T>(K);
   return round_up(kc * N, packing_align) + kc * M;
 }
@@ -56,7 +59,7 @@ constexpr std::size_t gemm_workspace(std::size_t M, std::size_t N, std::size_t K
 // without a shared packed weight).
 template <class T>
 constexpr std::size_t linear_workspace(std::size_t rows, std::size_t in, std::size_t out) {
-  return cpu::detail::gemm_tile_buffer_elems(cpu::detail::make_gemm_tiling(rows, out, in), eigen_kc<T>(in), false);
+  return cpu::detail::gemm_unshared_tile_elems<T>(cpu::detail::make_gemm_tiling(rows, out, in), in, eigen_kc<T>(in));
 }
 
 // --- kernels, at run time --------------------------------------------------------------------------
@@ -77,6 +80,13 @@ Status gemm_accumulate(std::size_t M, std::size_t N, std::size_t K, T alpha, con
     cpu::detail::gemm_accumulate_small(false, TransB, M, N, K, alpha, A, lda, B, ldb, C, ldc);
     return Status::ok;
   }
+#if defined(__AVX512F__)
+  if constexpr (std::is_same_v<T, float>) {
+    if (cpu::detail::avx512_b_slot(N, K) > ws.size) return Status::workspace_too_small;
+    cpu::detail::avx512_gemm_serial(false, TransB, M, N, K, alpha, A, lda, B, ldb, C, ldc, ws.data);
+    return Status::ok;
+  }
+#endif
   cpu::detail::tune_eigen_caches();
   Eigen::Index kc = static_cast<Eigen::Index>(K), mc = static_cast<Eigen::Index>(N), nc = static_cast<Eigen::Index>(M);
   Eigen::internal::computeProductBlockingSizes<T, T, 1>(kc, mc, nc, Eigen::Index(1));
@@ -99,7 +109,7 @@ Status linear_forward(const T* x, const T* W, const T* b, T* y, std::size_t rows
   if (rows == 0 || out == 0) return Status::ok;
   cpu::detail::tune_eigen_caches();  // before gemm_kc: the blocking reads the cache sizes
   const cpu::detail::gemm_tiling t = cpu::detail::make_gemm_tiling(rows, out, in);
-  if (cpu::detail::gemm_tile_buffer_elems(t, cpu::detail::gemm_kc<T>(in), false) > ws.size)
+  if (cpu::detail::gemm_unshared_tile_elems<T>(t, in, cpu::detail::gemm_kc<T>(in)) > ws.size)
     return Status::workspace_too_small;
   cpu::detail::gemm_tiled_with(
       false, true, rows, out, in, T(1), x, in, W, in, y, out, [](std::size_t) { return static_cast<T*>(nullptr); },

@@ -12,8 +12,10 @@
 #include <Eigen/Core>
 #include <algorithm>
 #include <cstddef>
+#include <type_traits>
 #include <vector>
 
+#include "mae/backend/cpu/gemm_avx512.hpp"
 #include "mae/core/parallel.hpp"
 
 namespace mae::cpu {
@@ -109,6 +111,13 @@ void gemm_accumulate(bool transA, bool transB, std::size_t M, std::size_t N, std
     gemm_accumulate_small(transA, transB, M, N, K, alpha, A, lda, B, ldb, C, ldc);
     return;
   }
+#if defined(__AVX512F__)
+  if constexpr (std::is_same_v<T, float>) {
+    avx512_gemm_serial(transA, transB, M, N, K, alpha, A, lda, B, ldb, C, ldc,
+                       packing_buffer<float>(avx512_b_slot(N, K)));
+    return;
+  }
+#endif
   tune_eigen_caches();
   using Eigen::ColMajor;
   using Eigen::RowMajor;
@@ -253,6 +262,44 @@ struct packed_gemm {
   }
 };
 
+#if defined(__AVX512F__)
+// The same tiled product on the AVX-512 micro-kernel (gemm_avx512.hpp): op(B) packed once per call into
+// shared_buffer(avx512_packed_b_elems), or, when that gives null, per tile into tile_buffer(avx512_b_slot).
+// op(A) is read in place. Bits depend on the shape only, as with packed_gemm.
+template <bool TransA, bool TransB>
+struct avx512_gemm {
+  template <class Init, class SharedBuffer, class TileBuffer>
+  static void run(std::size_t M, std::size_t N, std::size_t K, float alpha, const float* A, std::size_t lda,
+                  const float* B, std::size_t ldb, float* C, std::size_t ldc, const gemm_tiling& t,
+                  const SharedBuffer& shared_buffer, const TileBuffer& tile_buffer, bool parallel, const Init& init) {
+    const std::size_t kc = avx512_kc(K), k_blocks = (K + kc - 1) / kc, slot = avx512_b_slot(t.tile_n, K);
+    float* packed = shared_buffer(avx512_packed_b_elems(t.tiles_n, t.tile_n, K));
+    if (packed)
+      mae::detail::parallel_for(k_blocks * t.tiles_n, parallel && k_blocks * t.tiles_n > 1, [&](std::size_t item) {
+        const std::size_t k0 = item / t.tiles_n * kc, j0 = item % t.tiles_n * t.tile_n;
+        avx512_pack_b<TransB>(B, ldb, k0, std::min(kc, K - k0), j0, std::min(t.tile_n, N - j0), packed + item * slot);
+      });
+    mae::detail::parallel_for(t.count(), parallel && t.count() > 1, [&](std::size_t tile) {
+      const std::size_t tm = tile / t.tiles_n, tn = tile % t.tiles_n;
+      const std::size_t i0 = tm * t.tile_m, j0 = tn * t.tile_n;
+      const std::size_t m = std::min(t.tile_m, M - i0), n = std::min(t.tile_n, N - j0);
+      init(i0, m, j0, n, C + i0 * ldc + j0);
+      float* blocks = packed ? packed + tn * slot : tile_buffer(slot);
+      avx512_tile<TransA, TransB>(m, n, K, alpha, A, lda, B, ldb, C, ldc, i0, j0, blocks, t.tiles_n * slot, !packed);
+    });
+  }
+};
+#endif
+
+// Elements of the per-tile buffer gemm_tiled_with asks for when op(B) is not packed once (the embedded path).
+template <class T>
+constexpr std::size_t gemm_unshared_tile_elems(const gemm_tiling& t, std::size_t K, std::size_t eigen_kc) {
+  if constexpr (std::is_same_v<T, float> && avx512_gemm_enabled)
+    return avx512_b_slot(t.tile_n, K);
+  else
+    return gemm_tile_buffer_elems(t, eigen_kc, false);
+}
+
 // C = init, then C += alpha op(A) op(B), tile by tile: init(i0, m, j0, n, C_tile) prepares each tile (beta
 // scaling, bias broadcast) right before it accumulates, while it is hot in cache. shared_buffer and tile_buffer
 // as in packed_gemm; tiny products run as plain loops.
@@ -273,6 +320,15 @@ void gemm_tiled_with(bool transA, bool transB, std::size_t M, std::size_t N, std
   const auto run = [&](auto product) {
     decltype(product)::run(M, N, K, alpha, A, lda, B, ldb, C, ldc, t, shared_buffer, tile_buffer, parallel, init);
   };
+#if defined(__AVX512F__)
+  if constexpr (std::is_same_v<T, float>) {
+    if (!transA && !transB) run(avx512_gemm<false, false>{});
+    else if (!transA && transB) run(avx512_gemm<false, true>{});
+    else if (transA && !transB) run(avx512_gemm<true, false>{});
+    else run(avx512_gemm<true, true>{});
+    return;
+  }
+#endif
   if (!transA && !transB) run(packed_gemm<T, false, false>{});
   else if (!transA && transB) run(packed_gemm<T, false, true>{});
   else if (transA && !transB) run(packed_gemm<T, true, false>{});
