@@ -38,6 +38,21 @@ void BM_linear(benchmark::State& state) {
   state.counters["img/s"] = benchmark::Counter(double(batch), benchmark::Counter::kIsIterationInvariantRate);
 }
 
+// One GEMM C[M, N] = op(A) op(B) as the backend runs it (all threads), args: transA, transB, M, N, K.
+void BM_gemm(benchmark::State& state) {
+  const bool ta = state.range(0), tb = state.range(1);
+  const auto M = static_cast<std::size_t>(state.range(2)), N = static_cast<std::size_t>(state.range(3)),
+             K = static_cast<std::size_t>(state.range(4));
+  auto a = random_vector(M * K, 1), b = random_vector(K * N, 2);
+  std::vector<float> c(M * N);
+  for (auto _ : state) {
+    cpu::gemm(ta, tb, M, N, K, 1.0f, a.data(), ta ? M : K, b.data(), tb ? K : N, 0.0f, c.data(), N);
+    benchmark::DoNotOptimize(c.data());
+  }
+  state.counters["FLOP/s"] = benchmark::Counter(2.0 * M * N * K, benchmark::Counter::kIsIterationInvariantRate);
+  state.SetLabel(cpu::detail::avx512_gemm_enabled ? "AVX-512 kernel" : "Eigen GEBP");
+}
+
 template <std::size_t N, std::size_t D, std::size_t Heads>
 void BM_attention(benchmark::State& state) {
   const std::size_t batch = static_cast<std::size_t>(state.range(0));
@@ -103,6 +118,13 @@ void BM_tape_overhead_per_op(benchmark::State& state) {
 }  // namespace
 
 // fmnist-tiny, batch 128: encoder 13 tokens (D 128), decoder 50 tokens (D 64).
+// fmnist-tiny's encoder qkv at batch 128 (y = x·Wᵀ, dx = dy·W, dW = dyᵀ·x) and at batch 1, and its fc2 at batch 1.
+BENCHMARK(BM_gemm)->Name("gemm/fmnist/qkv_forward")->Args({0, 1, 1664, 384, 128})->UseRealTime();
+BENCHMARK(BM_gemm)->Name("gemm/fmnist/qkv_dx")->Args({0, 0, 1664, 128, 384})->UseRealTime();
+BENCHMARK(BM_gemm)->Name("gemm/fmnist/qkv_dw")->Args({1, 0, 384, 128, 1664})->UseRealTime();
+BENCHMARK(BM_gemm)->Name("gemm/fmnist/qkv_forward_b1")->Args({0, 1, 50, 384, 128})->UseRealTime();
+BENCHMARK(BM_gemm)->Name("gemm/fmnist/fc2_forward_b1")->Args({0, 1, 50, 128, 512})->UseRealTime();
+
 BENCHMARK(BM_linear<13, 128, 384>)->Name("linear/fmnist/enc_qkv")->Arg(128)->UseRealTime();
 BENCHMARK(BM_linear<13, 128, 512>)->Name("linear/fmnist/enc_fc1")->Arg(128)->UseRealTime();
 BENCHMARK(BM_linear<50, 64, 256>)->Name("linear/fmnist/dec_fc1")->Arg(128)->UseRealTime();

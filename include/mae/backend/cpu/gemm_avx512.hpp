@@ -51,7 +51,7 @@ struct avx512_masks {
 };
 
 // r[c] <- column c of the 16 x 16 block whose rows are r[0..15].
-inline void avx512_transpose16(__m512 r[16]) {
+[[gnu::always_inline]] inline void avx512_transpose16(__m512 r[16]) {
   __m512 t[16];
   for (int i = 0; i < 16; i += 2) {  // per 128-bit lane: (a0 b0 a1 b1), (a2 b2 a3 b3) of rows i, i + 1
     t[i] = _mm512_unpacklo_ps(r[i], r[i + 1]);
@@ -167,8 +167,11 @@ void avx512_tile(std::size_t m, std::size_t n, std::size_t K, float alpha, const
     const std::size_t depth = std::min(kc, K - k0);
     float* block = pack_each_block ? packed : packed + kb * block_stride;
     if (pack_each_block) avx512_pack_b<TransB>(B, ldb, k0, depth, j0, n, block);
-    for (std::size_t i = 0; i < m; i += avx512_mr) {
-      const std::size_t rows = std::min(avx512_mr, m - i);
+    // Rows in equal blocks of at most 12 (M = 50: 5 x 10, not 4 x 12 + 2; a 13-token head: 7 + 6): a block of
+    // one or two rows would wait on its loads. Where a row falls never changes its sums.
+    const std::size_t row_blocks = (m + avx512_mr - 1) / avx512_mr, short_rows = m / row_blocks;
+    for (std::size_t rb = 0, i = 0, rows = 0; rb < row_blocks; ++rb, i += rows) {
+      rows = short_rows + (rb < m % row_blocks ? 1 : 0);
       const float* a = TransA ? A + k0 * lda + i0 + i : A + (i0 + i) * lda + k0;
       for (std::size_t p = 0; p < n; p += avx512_nr) {
         const std::size_t w = std::min(avx512_nr, n - p);
