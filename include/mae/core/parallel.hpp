@@ -18,6 +18,18 @@ inline void parallel_for(std::size_t n, bool parallel, const Body& body) {
   }
 }
 
+// The same, handing out iterations one at a time: for a few heavy items (GEMM tiles) whose threads may run at
+// different speeds. Which thread runs an item never changes what the item computes.
+template <class Body>
+inline void parallel_for_dynamic(std::size_t n, bool parallel, const Body& body) {
+  if (parallel) {
+#pragma omp parallel for schedule(dynamic, 1)
+    for (std::size_t i = 0; i < n; ++i) body(i);
+  } else {
+    for (std::size_t i = 0; i < n; ++i) body(i);
+  }
+}
+
 // The same for an element-wise body the compiler should vectorise.
 template <class Body>
 inline void parallel_for_simd(std::size_t n, bool parallel, const Body& body) {

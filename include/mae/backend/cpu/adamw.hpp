@@ -30,7 +30,10 @@ void adamw_step(T* param, const T* grad, T* m, T* v, std::size_t n, double lr, d
   // Blocks of `block` elements, so that the square roots (detail::sqrt_n) run vectorized on L1-resident data.
   constexpr std::size_t block = 256;
   const std::size_t blocks = (n + block - 1) / block;
-  mae::detail::parallel_for(blocks, n > detail::parallel_elems, [&](std::size_t blk) {
+  // About 20 operations an element (a square root and a division among them): worth two threads from 8K
+  // elements on, where element-wise adds wait for 64K (fmnist-tiny's largest weight has exactly 64K).
+  constexpr std::size_t parallel_adamw_elems = std::size_t(1) << 13;
+  mae::detail::parallel_for(blocks, n > parallel_adamw_elems, [&](std::size_t blk) {
     const std::size_t i0 = blk * block, len = std::min(block, n - i0);
     T* p = param + i0;
     T* mb = m + i0;

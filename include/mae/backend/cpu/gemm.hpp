@@ -239,7 +239,7 @@ struct packed_gemm {
       mae::detail::parallel_for(k_blocks * t.tiles_n, parallel && k_blocks * t.tiles_n > 1, [&](std::size_t item) {
         pack_b(item / t.tiles_n * kc, item % t.tiles_n * t.tile_n, packed_b + item * slot);
       });
-    mae::detail::parallel_for(t.count(), parallel && t.count() > 1, [&](std::size_t tile) {
+    mae::detail::parallel_for_dynamic(t.count(), parallel && t.count() > 1, [&](std::size_t tile) {
       const std::size_t tm = tile / t.tiles_n, tn = tile % t.tiles_n;
       const std::size_t i0 = tm * t.tile_m, j0 = tn * t.tile_n;
       const std::size_t m = std::min(t.tile_m, M - i0), n = std::min(t.tile_n, N - j0);
@@ -274,12 +274,17 @@ struct avx512_gemm {
                   const SharedBuffer& shared_buffer, const TileBuffer& tile_buffer, bool parallel, const Init& init) {
     const std::size_t kc = avx512_kc(K), k_blocks = (K + kc - 1) / kc, slot = avx512_b_slot(t.tile_n, K);
     float* packed = shared_buffer(avx512_packed_b_elems(t.tiles_n, t.tile_n, K));
-    if (packed)
-      mae::detail::parallel_for(k_blocks * t.tiles_n, parallel && k_blocks * t.tiles_n > 1, [&](std::size_t item) {
-        const std::size_t k0 = item / t.tiles_n * kc, j0 = item % t.tiles_n * t.tile_n;
-        avx512_pack_b<TransB>(B, ldb, k0, std::min(kc, K - k0), j0, std::min(t.tile_n, N - j0), packed + item * slot);
+    if (packed) {  // one 32-column panel per item: a single K block still packs on every thread
+      const std::size_t panels = (t.tile_n + avx512_nr - 1) / avx512_nr, items = k_blocks * t.tiles_n * panels;
+      mae::detail::parallel_for(items, parallel && items > 1, [&](std::size_t item) {
+        const std::size_t block = item / panels, p = item % panels * avx512_nr;
+        const std::size_t k0 = block / t.tiles_n * kc, depth = std::min(kc, K - k0);
+        const std::size_t j0 = block % t.tiles_n * t.tile_n, n = std::min(t.tile_n, N - j0);
+        if (p < n) avx512_pack_b<TransB>(B, ldb, k0, depth, j0 + p, std::min(avx512_nr, n - p),
+                                         packed + block * slot + p * depth);
       });
-    mae::detail::parallel_for(t.count(), parallel && t.count() > 1, [&](std::size_t tile) {
+    }
+    mae::detail::parallel_for_dynamic(t.count(), parallel && t.count() > 1, [&](std::size_t tile) {
       const std::size_t tm = tile / t.tiles_n, tn = tile % t.tiles_n;
       const std::size_t i0 = tm * t.tile_m, j0 = tn * t.tile_n;
       const std::size_t m = std::min(t.tile_m, M - i0), n = std::min(t.tile_n, N - j0);
