@@ -50,7 +50,7 @@ void BM_gemm(benchmark::State& state) {
     benchmark::DoNotOptimize(c.data());
   }
   state.counters["FLOP/s"] = benchmark::Counter(2.0 * M * N * K, benchmark::Counter::kIsIterationInvariantRate);
-  state.SetLabel(cpu::detail::avx512_gemm_enabled ? "AVX-512 kernel" : "Eigen GEBP");
+  state.SetLabel(cpu::detail::avx512_gemm_active() ? "AVX-512 kernel" : "Eigen GEBP");
 }
 
 template <std::size_t N, std::size_t D, std::size_t Heads>

@@ -24,7 +24,7 @@ cmake -S . -B "$dir" "${generator[@]}" \
   -DCMAKE_BUILD_TYPE=Debug -DCMAKE_CXX_FLAGS_DEBUG="-O1 -g" \
   -DCMAKE_CXX_FLAGS="-fsanitize=address,undefined -fno-sanitize-recover=all -fsanitize-recover=null -fno-omit-frame-pointer" \
   -DCMAKE_EXE_LINKER_FLAGS="-fsanitize=address,undefined" \
-  -DMAE_ENABLE_CUDA=OFF -DMAE_BUILD_EXAMPLES=OFF -DMAE_BUILD_BENCH=OFF -DMAE_INSTALL=OFF -DMAE_AVX512_TESTS=OFF
+  -DMAE_ENABLE_CUDA=OFF -DMAE_BUILD_EXAMPLES=OFF -DMAE_BUILD_BENCH=OFF -DMAE_INSTALL=OFF
 cmake --build "$dir" -j2
 built=$SECONDS
 

@@ -46,14 +46,14 @@ constexpr std::size_t eigen_kc(std::size_t K) {
 }
 
 // Packing elements one gemm_accumulate of C[M, N] (depth K) needs: the layout of cpu::detail::gemm_accumulate_eigen
-// (float on AVX-512: one packed op(B), cpu::detail::avx512_gemm_serial).
+// or, for float, one packed op(B) of cpu::detail::avx512_gemm_serial (chosen at run time): room for either.
 inline constexpr std::size_t packing_align = 64;  // elements, as the backend's buffer
 template <class T>
 constexpr std::size_t gemm_workspace(std::size_t M, std::size_t N, std::size_t K) {
   if (M * N * K <= cpu::detail::small_gemm_madds) return 0;
-  if constexpr (std::is_same_v<T, float> && cpu::detail::avx512_gemm_enabled) return cpu::detail::avx512_b_slot(N, K);
-  const std::size_t kc = eigen_kc<T>(K);
-  return round_up(kc * N, packing_align) + kc * M;
+  const std::size_t kc = eigen_kc<T>(K), eigen = round_up(kc * N, packing_align) + kc * M;
+  if constexpr (std::is_same_v<T, float> && MAE_AVX512_GEMM) return std::max(eigen, cpu::detail::avx512_b_slot(N, K));
+  return eigen;
 }
 // ... and one linear_forward of `rows` rows, In -> Out: one tile's packed blocks (cpu::detail::gemm_tiled_with
 // without a shared packed weight).
@@ -80,11 +80,13 @@ Status gemm_accumulate(std::size_t M, std::size_t N, std::size_t K, T alpha, con
     cpu::detail::gemm_accumulate_small(false, TransB, M, N, K, alpha, A, lda, B, ldb, C, ldc);
     return Status::ok;
   }
-#if defined(__AVX512F__)
+#if MAE_AVX512_GEMM
   if constexpr (std::is_same_v<T, float>) {
-    if (cpu::detail::avx512_b_slot(N, K) > ws.size) return Status::workspace_too_small;
-    cpu::detail::avx512_gemm_serial(false, TransB, M, N, K, alpha, A, lda, B, ldb, C, ldc, ws.data);
-    return Status::ok;
+    if (cpu::detail::avx512_gemm_active()) {
+      if (cpu::detail::avx512_b_slot(N, K) > ws.size) return Status::workspace_too_small;
+      cpu::detail::avx512_gemm_serial(false, TransB, M, N, K, alpha, A, lda, B, ldb, C, ldc, ws.data);
+      return Status::ok;
+    }
   }
 #endif
   cpu::detail::tune_eigen_caches();

@@ -111,11 +111,13 @@ void gemm_accumulate(bool transA, bool transB, std::size_t M, std::size_t N, std
     gemm_accumulate_small(transA, transB, M, N, K, alpha, A, lda, B, ldb, C, ldc);
     return;
   }
-#if defined(__AVX512F__)
+#if MAE_AVX512_GEMM
   if constexpr (std::is_same_v<T, float>) {
-    avx512_gemm_serial(transA, transB, M, N, K, alpha, A, lda, B, ldb, C, ldc,
-                       packing_buffer<float>(avx512_b_slot(N, K)));
-    return;
+    if (avx512_gemm_active()) {
+      avx512_gemm_serial(transA, transB, M, N, K, alpha, A, lda, B, ldb, C, ldc,
+                         packing_buffer<float>(avx512_b_slot(N, K)));
+      return;
+    }
   }
 #endif
   tune_eigen_caches();
@@ -262,7 +264,7 @@ struct packed_gemm {
   }
 };
 
-#if defined(__AVX512F__)
+#if MAE_AVX512_GEMM
 // The same tiled product on the AVX-512 micro-kernel (gemm_avx512.hpp): op(B) packed once per call into
 // shared_buffer(avx512_packed_b_elems), or, when that gives null, per tile into tile_buffer(avx512_b_slot).
 // op(A) is read in place. Bits depend on the shape only, as with packed_gemm.
@@ -296,13 +298,13 @@ struct avx512_gemm {
 };
 #endif
 
-// Elements of the per-tile buffer gemm_tiled_with asks for when op(B) is not packed once (the embedded path).
+// Elements of the per-tile buffer gemm_tiled_with asks for when op(B) is not packed once (the embedded path):
+// enough for either kernel, since the AVX-512 one is chosen at run time.
 template <class T>
 constexpr std::size_t gemm_unshared_tile_elems(const gemm_tiling& t, std::size_t K, std::size_t eigen_kc) {
-  if constexpr (std::is_same_v<T, float> && avx512_gemm_enabled)
-    return avx512_b_slot(t.tile_n, K);
-  else
-    return gemm_tile_buffer_elems(t, eigen_kc, false);
+  const std::size_t eigen = gemm_tile_buffer_elems(t, eigen_kc, false);
+  if constexpr (std::is_same_v<T, float> && MAE_AVX512_GEMM) return std::max(eigen, avx512_b_slot(t.tile_n, K));
+  return eigen;
 }
 
 // C = init, then C += alpha op(A) op(B), tile by tile: init(i0, m, j0, n, C_tile) prepares each tile (beta
@@ -325,13 +327,15 @@ void gemm_tiled_with(bool transA, bool transB, std::size_t M, std::size_t N, std
   const auto run = [&](auto product) {
     decltype(product)::run(M, N, K, alpha, A, lda, B, ldb, C, ldc, t, shared_buffer, tile_buffer, parallel, init);
   };
-#if defined(__AVX512F__)
+#if MAE_AVX512_GEMM
   if constexpr (std::is_same_v<T, float>) {
-    if (!transA && !transB) run(avx512_gemm<false, false>{});
-    else if (!transA && transB) run(avx512_gemm<false, true>{});
-    else if (transA && !transB) run(avx512_gemm<true, false>{});
-    else run(avx512_gemm<true, true>{});
-    return;
+    if (avx512_gemm_active()) {
+      if (!transA && !transB) run(avx512_gemm<false, false>{});
+      else if (!transA && transB) run(avx512_gemm<false, true>{});
+      else if (transA && !transB) run(avx512_gemm<true, false>{});
+      else run(avx512_gemm<true, true>{});
+      return;
+    }
   }
 #endif
   if (!transA && !transB) run(packed_gemm<T, false, false>{});

@@ -3,27 +3,45 @@
 // op(B) packed once per call. Eigen's GEBP (the other CPU path) packs both operands, op(A) once per tile, and
 // ran the MAE's linear layers at 62-73% of a core's peak with packing a fifth of the step; here op(A) is never
 // copied: a row-major activation gives each row's k-th value at a[r * lda + k], the transposed one of a
-// weight gradient (dYᵀ X) gives 12 adjacent values of a row. Only built when the compiler targets AVX-512F;
-// elsewhere float products take Eigen's path.
+// weight gradient (dYᵀ X) gives 12 adjacent values of a row. Compiled for AVX-512F through function
+// attributes whatever the build's -march (GCC and Clang on x86-64), and taken at run time when the CPU has
+// AVX-512F (avx512_gemm_active); elsewhere float products take Eigen's path.
 #include <algorithm>
 #include <array>
 #include <cstddef>
 #include <type_traits>
 #include <utility>
 
-#if defined(__AVX512F__)
+#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__)) && !defined(__CUDACC__)
+#define MAE_AVX512_GEMM 1
+#define MAE_AVX512_TARGET [[gnu::target("avx512f")]]
 #include <immintrin.h>
+
+#include <cstdlib>
+#include <cstring>
+#else
+#define MAE_AVX512_GEMM 0
 #endif
 
 #include "mae/core/parallel.hpp"
 
 namespace mae::cpu::detail {
 
-#if defined(__AVX512F__)
-inline constexpr bool avx512_gemm_enabled = true;
+// Whether float GEMMs run on this kernel: the CPU has AVX-512F (and the OS saves its registers), and the
+// environment variable MAE_CPU_GEMM is not "eigen" (which keeps Eigen's GEBP, to compare the two). Decided
+// once per process, so every product of a run, the embedded path's included, takes the same kernel.
+inline bool avx512_gemm_active() {
+#if MAE_AVX512_GEMM
+  static const bool active = [] {
+    __builtin_cpu_init();
+    const char* choice = std::getenv("MAE_CPU_GEMM");
+    return __builtin_cpu_supports("avx512f") && !(choice && std::strcmp(choice, "eigen") == 0);
+  }();
+  return active;
 #else
-inline constexpr bool avx512_gemm_enabled = false;
+  return false;
 #endif
+}
 
 // Micro-tile: 12 rows x 32 columns of C in 24 zmm accumulators (plus two of op(B) and one broadcast).
 inline constexpr std::size_t avx512_mr = 12, avx512_nr = 32;
@@ -40,7 +58,7 @@ constexpr std::size_t avx512_packed_b_elems(std::size_t tiles_n, std::size_t til
   return (K + kc - 1) / kc * tiles_n * avx512_b_slot(tile_n, K);
 }
 
-#if defined(__AVX512F__)
+#if MAE_AVX512_GEMM
 
 // Lane masks of the two vectors of a 32-column panel row of which the first w columns are used.
 struct avx512_masks {
@@ -50,8 +68,13 @@ struct avx512_masks {
         hi(static_cast<__mmask16>(w >= 32 ? 0xFFFFu : w > 16 ? (1u << (w - 16)) - 1 : 0u)) {}
 };
 
-// r[c] <- column c of the 16 x 16 block whose rows are r[0..15].
-[[gnu::always_inline]] inline void avx512_transpose16(__m512 r[16]) {
+// r[c] <- column c of the 16 x 16 block whose rows are r[0..15]. (GCC 12 flags the unpack and shuffle
+// intrinsics' own undefined source operand as maybe uninitialized once they are inlined here.)
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+#endif
+[[gnu::always_inline]] MAE_AVX512_TARGET inline void avx512_transpose16(__m512 r[16]) {
   __m512 t[16];
   for (int i = 0; i < 16; i += 2) {  // per 128-bit lane: (a0 b0 a1 b1), (a2 b2 a3 b3) of rows i, i + 1
     t[i] = _mm512_unpacklo_ps(r[i], r[i + 1]);
@@ -74,12 +97,15 @@ struct avx512_masks {
   }
   for (int c = 0; c < 16; ++c) r[c] = t[c];
 }
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC diagnostic pop
+#endif
 
 // op(B) rows k0..k0+depth, columns j0..j0+n, into panels of 32 columns: panel p holds depth rows of 32 floats
 // at dst + p * 32 * depth, columns past n zero (they multiply into lanes that are never stored).
 template <bool TransB>
-inline void avx512_pack_b(const float* B, std::size_t ldb, std::size_t k0, std::size_t depth, std::size_t j0,
-                          std::size_t n, float* dst) {
+MAE_AVX512_TARGET inline void avx512_pack_b(const float* B, std::size_t ldb, std::size_t k0, std::size_t depth,
+                                            std::size_t j0, std::size_t n, float* dst) {
   for (std::size_t p = 0; p < n; p += avx512_nr, dst += avx512_nr * depth) {
     const std::size_t w = std::min(avx512_nr, n - p);
     if constexpr (!TransB) {  // a row of the panel: two masked loads, zeros past w
@@ -117,8 +143,8 @@ inline void avx512_pack_b(const float* B, std::size_t ldb, std::size_t k0, std::
 // 16 * Vecs used]. op(A)[r, k] is a[r * lda + k], or a[k * lda + r] when TransA. One vector (Vecs = 1) serves a
 // last panel of at most 16 columns at half the cost.
 template <int Rows, int Vecs, bool TransA>
-inline void avx512_micro(std::size_t depth, const float* a, std::size_t lda, const float* panel, float* c,
-                         std::size_t ldc, float alpha, __mmask16 m0, __mmask16 m1) {
+MAE_AVX512_TARGET inline void avx512_micro(std::size_t depth, const float* a, std::size_t lda, const float* panel,
+                                           float* c, std::size_t ldc, float alpha, __mmask16 m0, __mmask16 m1) {
   __m512 acc[Rows][Vecs];
 #pragma GCC unroll 12
   for (int r = 0; r < Rows; ++r)
@@ -157,9 +183,10 @@ constexpr auto avx512_micro_table(std::index_sequence<R...>) {
 // K block kb is at packed + kb * block_stride; with pack_each_block the tile packs each block into `packed`
 // itself first (the embedded path: no buffer for the whole of op(B)). Same data, same order: same bits.
 template <bool TransA, bool TransB>
-void avx512_tile(std::size_t m, std::size_t n, std::size_t K, float alpha, const float* A, std::size_t lda,
-                 const float* B, std::size_t ldb, float* C, std::size_t ldc, std::size_t i0, std::size_t j0,
-                 float* packed, std::size_t block_stride, bool pack_each_block) {
+MAE_AVX512_TARGET void avx512_tile(std::size_t m, std::size_t n, std::size_t K, float alpha, const float* A,
+                                   std::size_t lda, const float* B, std::size_t ldb, float* C, std::size_t ldc,
+                                   std::size_t i0, std::size_t j0, float* packed, std::size_t block_stride,
+                                   bool pack_each_block) {
   static constexpr auto micro2 = avx512_micro_table<2, TransA>(std::make_index_sequence<avx512_mr>{});
   static constexpr auto micro1 = avx512_micro_table<1, TransA>(std::make_index_sequence<avx512_mr>{});
   const std::size_t kc = avx512_kc(K);
@@ -200,6 +227,6 @@ inline void avx512_gemm_serial(bool transA, bool transB, std::size_t M, std::siz
   else run(yes{}, yes{});
 }
 
-#endif  // __AVX512F__
+#endif  // MAE_AVX512_GEMM
 
 }  // namespace mae::cpu::detail
