@@ -115,10 +115,7 @@ Status linear_forward(const T* x, const T* W, const T* b, T* y, std::size_t rows
     return Status::workspace_too_small;
   cpu::detail::gemm_tiled_with(
       false, true, rows, out, in, T(1), x, in, W, in, y, out, [](std::size_t) { return static_cast<T*>(nullptr); },
-      [&](std::size_t) { return ws.data; }, false,
-      [&](std::size_t, std::size_t m, std::size_t j0, std::size_t n, T* c) {
-        for (std::size_t i = 0; i < m; ++i) std::copy(b + j0, b + j0 + n, c + i * out);
-      });
+      [&](std::size_t) { return ws.data; }, false, cpu::detail::row_init<T>{b, out});
   return Status::ok;
 }
 

@@ -264,6 +264,25 @@ struct packed_gemm {
   }
 };
 
+// A tile init that sets every row of C to `row` (N values, e.g. a bias; zeros when null). The AVX-512 kernel
+// folds it into the stores of its first K block instead of writing C before the product.
+template <class T>
+struct row_init {
+  const T* row;
+  std::size_t ldc;
+  void operator()(std::size_t, std::size_t m, std::size_t j0, std::size_t n, T* c) const {
+    for (std::size_t i = 0; i < m; ++i)
+      if (row)
+        std::copy(row + j0, row + j0 + n, c + i * ldc);
+      else
+        std::fill(c + i * ldc, c + i * ldc + n, T(0));
+  }
+};
+template <class Init>
+inline constexpr bool is_row_init = false;
+template <class T>
+inline constexpr bool is_row_init<row_init<T>> = true;
+
 #if MAE_AVX512_GEMM
 // The same tiled product on the AVX-512 micro-kernel (gemm_avx512.hpp): op(B) packed once per call into
 // shared_buffer(avx512_packed_b_elems), or, when that gives null, per tile into tile_buffer(avx512_b_slot).
@@ -290,9 +309,14 @@ struct avx512_gemm {
       const std::size_t tm = tile / t.tiles_n, tn = tile % t.tiles_n;
       const std::size_t i0 = tm * t.tile_m, j0 = tn * t.tile_n;
       const std::size_t m = std::min(t.tile_m, M - i0), n = std::min(t.tile_n, N - j0);
-      init(i0, m, j0, n, C + i0 * ldc + j0);
+      const float* row = nullptr;
+      if constexpr (is_row_init<Init>)
+        row = init.row ? init.row + j0 : nullptr;
+      else
+        init(i0, m, j0, n, C + i0 * ldc + j0);
       float* blocks = packed ? packed + tn * slot : tile_buffer(slot);
-      avx512_tile<TransA, TransB>(m, n, K, alpha, A, lda, B, ldb, C, ldc, i0, j0, blocks, t.tiles_n * slot, !packed);
+      avx512_tile<TransA, TransB>(m, n, K, alpha, A, lda, B, ldb, C, ldc, i0, j0, blocks, t.tiles_n * slot, !packed,
+                                  is_row_init<Init>, row);
     });
   }
 };
@@ -361,6 +385,10 @@ void gemm_tiled(bool transA, bool transB, std::size_t M, std::size_t N, std::siz
 template <class T>
 void gemm(bool transA, bool transB, std::size_t M, std::size_t N, std::size_t K, T alpha, const T* A, std::size_t lda,
           const T* B, std::size_t ldb, T beta, T* C, std::size_t ldc) {
+  if (beta == T(0)) {
+    detail::gemm_tiled(transA, transB, M, N, K, alpha, A, lda, B, ldb, C, ldc, detail::row_init<T>{nullptr, ldc});
+    return;
+  }
   detail::gemm_tiled(
       transA, transB, M, N, K, alpha, A, lda, B, ldb, C, ldc,
       [&](std::size_t, std::size_t m, std::size_t, std::size_t n, T* c) { detail::scale_block(beta, m, n, c, ldc); });

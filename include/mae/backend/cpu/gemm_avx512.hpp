@@ -139,12 +139,14 @@ MAE_AVX512_TARGET inline void avx512_pack_b(const float* B, std::size_t ldb, std
   }
 }
 
-// C[Rows, 16 * Vecs] (lanes masked by m0, m1) += alpha * op(A)[Rows, depth] * panel[depth, 32 columns, the first
-// 16 * Vecs used]. op(A)[r, k] is a[r * lda + k], or a[k * lda + r] when TransA. One vector (Vecs = 1) serves a
-// last panel of at most 16 columns at half the cost.
+// C[Rows, 16 * Vecs] (lanes masked by m0, m1) = addend + alpha * op(A)[Rows, depth] * panel[depth, 32 columns,
+// the first 16 * Vecs used], where row r of the addend is at add + r * add_ld (C itself to accumulate; a bias
+// with add_ld = 0; zeros when add is null). op(A)[r, k] is a[r * lda + k], or a[k * lda + r] when TransA. One
+// vector (Vecs = 1) serves a last panel of at most 16 columns at half the cost.
 template <int Rows, int Vecs, bool TransA>
 MAE_AVX512_TARGET inline void avx512_micro(std::size_t depth, const float* a, std::size_t lda, const float* panel,
-                                           float* c, std::size_t ldc, float alpha, __mmask16 m0, __mmask16 m1) {
+                                           float* c, std::size_t ldc, const float* add, std::size_t add_ld,
+                                           float alpha, __mmask16 m0, __mmask16 m1) {
   __m512 acc[Rows][Vecs];
 #pragma GCC unroll 12
   for (int r = 0; r < Rows; ++r)
@@ -164,14 +166,14 @@ MAE_AVX512_TARGET inline void avx512_micro(std::size_t depth, const float* a, st
 #pragma GCC unroll 12
   for (int r = 0; r < Rows; ++r)
     for (int v = 0; v < Vecs; ++v) {
-      float* cv = c + r * ldc + 16 * v;
-      _mm512_mask_storeu_ps(cv, mask[v], _mm512_fmadd_ps(acc[r][v], va, _mm512_maskz_loadu_ps(mask[v], cv)));
+      const __m512 addend = add ? _mm512_maskz_loadu_ps(mask[v], add + r * add_ld + 16 * v) : _mm512_setzero_ps();
+      _mm512_mask_storeu_ps(c + r * ldc + 16 * v, mask[v], _mm512_fmadd_ps(acc[r][v], va, addend));
     }
 }
 
 template <bool TransA>
-using avx512_micro_fn = void (*)(std::size_t, const float*, std::size_t, const float*, float*, std::size_t, float,
-                                 __mmask16, __mmask16);
+using avx512_micro_fn = void (*)(std::size_t, const float*, std::size_t, const float*, float*, std::size_t,
+                                 const float*, std::size_t, float, __mmask16, __mmask16);
 
 // The micro-kernels for 1..12 rows (index rows - 1) of Vecs vectors: the last rows of a tile take a shorter one.
 template <int Vecs, bool TransA, std::size_t... R>
@@ -179,14 +181,16 @@ constexpr auto avx512_micro_table(std::index_sequence<R...>) {
   return std::array<avx512_micro_fn<TransA>, sizeof...(R)>{&avx512_micro<int(R) + 1, Vecs, TransA>...};
 }
 
-// C[i0.., j0..] tile (m x n) += alpha * op(A) op(B) over every K block in order. The tile's packed op(B) for
+// C[i0.., j0..] tile (m x n) += alpha * op(A) op(B) over every K block in order; with set_rows, the first K block
+// writes row_init + alpha * (its product) instead of adding to C, row_init being a row of n values from column
+// j0 on (a bias) or, when null, zeros: C is not written before the product. The tile's packed op(B) for
 // K block kb is at packed + kb * block_stride; with pack_each_block the tile packs each block into `packed`
 // itself first (the embedded path: no buffer for the whole of op(B)). Same data, same order: same bits.
 template <bool TransA, bool TransB>
 MAE_AVX512_TARGET void avx512_tile(std::size_t m, std::size_t n, std::size_t K, float alpha, const float* A,
                                    std::size_t lda, const float* B, std::size_t ldb, float* C, std::size_t ldc,
                                    std::size_t i0, std::size_t j0, float* packed, std::size_t block_stride,
-                                   bool pack_each_block) {
+                                   bool pack_each_block, bool set_rows, const float* row_init) {
   static constexpr auto micro2 = avx512_micro_table<2, TransA>(std::make_index_sequence<avx512_mr>{});
   static constexpr auto micro1 = avx512_micro_table<1, TransA>(std::make_index_sequence<avx512_mr>{});
   const std::size_t kc = avx512_kc(K);
@@ -203,7 +207,10 @@ MAE_AVX512_TARGET void avx512_tile(std::size_t m, std::size_t n, std::size_t K, 
       for (std::size_t p = 0; p < n; p += avx512_nr) {
         const std::size_t w = std::min(avx512_nr, n - p);
         const avx512_masks mask(w);
-        (w > 16 ? micro2 : micro1)[rows - 1](depth, a, lda, block + p * depth, C + (i0 + i) * ldc + j0 + p, ldc,
+        float* c = C + (i0 + i) * ldc + j0 + p;
+        const bool first_sets = set_rows && kb == 0;
+        const float* add = first_sets ? (row_init ? row_init + p : nullptr) : c;
+        (w > 16 ? micro2 : micro1)[rows - 1](depth, a, lda, block + p * depth, c, ldc, add, first_sets ? 0 : ldc,
                                              alpha, mask.lo, mask.hi);
       }
     }
@@ -217,7 +224,7 @@ inline void avx512_gemm_serial(bool transA, bool transB, std::size_t M, std::siz
                                std::size_t ldc, float* buffer) {
   const auto run = [&](auto trans_a, auto trans_b) {
     avx512_tile<decltype(trans_a)::value, decltype(trans_b)::value>(M, N, K, alpha, A, lda, B, ldb, C, ldc, 0, 0,
-                                                                    buffer, 0, true);
+                                                                    buffer, 0, true, false, nullptr);
   };
   using yes = std::true_type;
   using no = std::false_type;

@@ -8,19 +8,11 @@
 
 namespace mae::cpu {
 
-// y[rows, out] = x[rows, in] · W[out, in]ᵀ + b[out]; b may be null. The bias is broadcast into each GEMM
-// tile right before the tile accumulates, so y is written once while hot in cache.
+// y[rows, out] = x[rows, in] · W[out, in]ᵀ + b[out]; b may be null. The bias is the GEMM's row init: the AVX-512
+// kernel adds it in the stores of its first K block, Eigen's path broadcasts it into each tile just before.
 template <class T>
 void linear_forward(const T* x, const T* W, const T* b, T* y, std::size_t rows, std::size_t in, std::size_t out) {
-  detail::gemm_tiled(false, true, rows, out, in, T(1), x, in, W, in, y, out,
-                     [&](std::size_t, std::size_t m, std::size_t j0, std::size_t n, T* c) {
-                       for (std::size_t i = 0; i < m; ++i) {
-                         if (b)
-                           std::copy(b + j0, b + j0 + n, c + i * out);
-                         else
-                           std::fill(c + i * out, c + i * out + n, T(0));
-                       }
-                     });
+  detail::gemm_tiled(false, true, rows, out, in, T(1), x, in, W, in, y, out, detail::row_init<T>{b, out});
 }
 
 // Accumulates dx += dy·W, dW += dyᵀ·x, db += Σ_rows dy. dx and db may be null (skipped).
