@@ -78,8 +78,9 @@ TEST_CASE("gemm in float agrees with the double result") {
   check_close(vec(C.begin(), C.end()), expected, 1e-4, 1e-4, "float gemm");
 }
 
-// K beyond Eigen's K block (up to 940 floats with AVX-512) and an odd N: several kc-deep blocks of packed op(B),
-// each placed at an aligned offset of the shared buffer (packed_gemm), in float as training runs.
+// K beyond either kernel's K block (Eigen's: up to 940 floats with AVX-512; the AVX-512 kernel's: 256) and an
+// odd N (a full 32-column panel and a one-column one): several kc-deep blocks of packed op(B) in the shared
+// buffer, in float as training runs.
 TEST_CASE("float gemm with a deep K and odd N, every transpose") {
   const std::size_t M = 61, N = 33, K = 2001;
   for (int t = 0; t < 4; ++t) {

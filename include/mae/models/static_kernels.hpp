@@ -84,7 +84,7 @@ Status gemm_accumulate(std::size_t M, std::size_t N, std::size_t K, T alpha, con
   if constexpr (std::is_same_v<T, float>) {
     if (cpu::detail::avx512_gemm_active()) {
       if (cpu::detail::avx512_b_slot(N, K) > ws.size) return Status::workspace_too_small;
-      cpu::detail::avx512_gemm_serial(false, TransB, M, N, K, alpha, A, lda, B, ldb, C, ldc, ws.data);
+      cpu::detail::avx512_gemm_serial<false, TransB>(M, N, K, alpha, A, lda, B, ldb, C, ldc, ws.data);
       return Status::ok;
     }
   }

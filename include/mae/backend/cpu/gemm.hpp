@@ -8,7 +8,9 @@
 // Eigen's GEBP kernel, and tiles run in parallel (packed_gemm). Results are bit-identical for any thread
 // count, and packing uses per-thread buffers that grow on first use only (no steady-state allocation).
 // Small per-head products (attention) call one single-threaded Eigen product (gemm_serial). Both use Eigen
-// 3.4's internal packing routines and GEBP kernel; EIGEN_USE_BLAS would void both guarantees.
+// 3.4's internal packing routines and GEBP kernel; EIGEN_USE_BLAS would void both guarantees. Where the CPU
+// has AVX-512F, float products of both kinds run on our own kernel instead (gemm_avx512.hpp), with the same
+// tiling and the same guarantees.
 #include <Eigen/Core>
 #include <algorithm>
 #include <cstddef>
@@ -102,6 +104,17 @@ void scale_block(T beta, std::size_t M, std::size_t N, T* C, std::size_t ldc) {
   }
 }
 
+// f(std::bool_constant<transA>{}, std::bool_constant<transB>{}): the product instantiated for run-time flags.
+template <class F>
+void with_transposes(bool transA, bool transB, const F& f) {
+  using yes = std::true_type;
+  using no = std::false_type;
+  if (!transA && !transB) f(no{}, no{});
+  else if (!transA) f(no{}, yes{});
+  else if (!transB) f(yes{}, no{});
+  else f(yes{}, yes{});
+}
+
 // C += alpha * op(A) * op(B) on the calling thread.
 template <class T>
 void gemm_accumulate(bool transA, bool transB, std::size_t M, std::size_t N, std::size_t K, T alpha, const T* A,
@@ -111,29 +124,22 @@ void gemm_accumulate(bool transA, bool transB, std::size_t M, std::size_t N, std
     gemm_accumulate_small(transA, transB, M, N, K, alpha, A, lda, B, ldb, C, ldc);
     return;
   }
+  with_transposes(transA, transB, [&](auto ta, auto tb) {
+    constexpr bool TransA = decltype(ta)::value, TransB = decltype(tb)::value;
 #if MAE_AVX512_GEMM
-  if constexpr (std::is_same_v<T, float>) {
-    if (avx512_gemm_active()) {
-      avx512_gemm_serial(transA, transB, M, N, K, alpha, A, lda, B, ldb, C, ldc,
-                         packing_buffer<float>(avx512_b_slot(N, K)));
-      return;
+    if constexpr (std::is_same_v<T, float>) {
+      if (avx512_gemm_active()) {
+        avx512_gemm_serial<TransA, TransB>(M, N, K, alpha, A, lda, B, ldb, C, ldc,
+                                           packing_buffer<float>(avx512_b_slot(N, K)));
+        return;
+      }
     }
-  }
 #endif
-  tune_eigen_caches();
-  using Eigen::ColMajor;
-  using Eigen::RowMajor;
-  const auto m = static_cast<Eigen::Index>(M), n = static_cast<Eigen::Index>(N), k = static_cast<Eigen::Index>(K);
-  const auto la = static_cast<Eigen::Index>(lda), lb = static_cast<Eigen::Index>(ldb);
-  const auto lc = static_cast<Eigen::Index>(ldc);
-  if (!transA && !transB)
-    gemm_accumulate_eigen<T, RowMajor, RowMajor>(m, n, k, alpha, A, la, B, lb, C, lc);
-  else if (!transA && transB)
-    gemm_accumulate_eigen<T, RowMajor, ColMajor>(m, n, k, alpha, A, la, B, lb, C, lc);
-  else if (transA && !transB)
-    gemm_accumulate_eigen<T, ColMajor, RowMajor>(m, n, k, alpha, A, la, B, lb, C, lc);
-  else
-    gemm_accumulate_eigen<T, ColMajor, ColMajor>(m, n, k, alpha, A, la, B, lb, C, lc);
+    tune_eigen_caches();
+    const auto idx = [](std::size_t v) { return static_cast<Eigen::Index>(v); };
+    gemm_accumulate_eigen<T, TransA ? Eigen::ColMajor : Eigen::RowMajor, TransB ? Eigen::ColMajor : Eigen::RowMajor>(
+        idx(M), idx(N), idx(K), alpha, A, idx(lda), B, idx(ldb), C, idx(ldc));
+  });
 }
 
 // One product on the calling thread (for kernels that parallelise over something else, e.g. attention heads).
@@ -348,24 +354,20 @@ void gemm_tiled_with(bool transA, bool transB, std::size_t M, std::size_t N, std
   tune_eigen_caches();
   const gemm_tiling t = make_gemm_tiling(M, N, K);
   parallel = parallel && M * N * K > parallel_gemm_madds;
-  const auto run = [&](auto product) {
-    decltype(product)::run(M, N, K, alpha, A, lda, B, ldb, C, ldc, t, shared_buffer, tile_buffer, parallel, init);
-  };
+  with_transposes(transA, transB, [&](auto ta, auto tb) {
+    constexpr bool TransA = decltype(ta)::value, TransB = decltype(tb)::value;
 #if MAE_AVX512_GEMM
-  if constexpr (std::is_same_v<T, float>) {
-    if (avx512_gemm_active()) {
-      if (!transA && !transB) run(avx512_gemm<false, false>{});
-      else if (!transA && transB) run(avx512_gemm<false, true>{});
-      else if (transA && !transB) run(avx512_gemm<true, false>{});
-      else run(avx512_gemm<true, true>{});
-      return;
+    if constexpr (std::is_same_v<T, float>) {
+      if (avx512_gemm_active()) {
+        avx512_gemm<TransA, TransB>::run(M, N, K, alpha, A, lda, B, ldb, C, ldc, t, shared_buffer, tile_buffer,
+                                         parallel, init);
+        return;
+      }
     }
-  }
 #endif
-  if (!transA && !transB) run(packed_gemm<T, false, false>{});
-  else if (!transA && transB) run(packed_gemm<T, false, true>{});
-  else if (transA && !transB) run(packed_gemm<T, true, false>{});
-  else run(packed_gemm<T, true, true>{});
+    packed_gemm<T, TransA, TransB>::run(M, N, K, alpha, A, lda, B, ldb, C, ldc, t, shared_buffer, tile_buffer,
+                                        parallel, init);
+  });
 }
 
 // gemm_tiled_with on OpenMP threads, with per-thread packing buffers that grow on first use only.

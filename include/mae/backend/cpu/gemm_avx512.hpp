@@ -9,7 +9,6 @@
 #include <algorithm>
 #include <array>
 #include <cstddef>
-#include <type_traits>
 #include <utility>
 
 #if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__)) && !defined(__CUDACC__)
@@ -219,19 +218,10 @@ MAE_AVX512_TARGET void avx512_tile(std::size_t m, std::size_t n, std::size_t K, 
 
 // C[M, N] += alpha * op(A) op(B) on the calling thread, op(B) packed into `buffer` (avx512_b_slot(N, K)
 // elements): the small per-head products of attention.
-inline void avx512_gemm_serial(bool transA, bool transB, std::size_t M, std::size_t N, std::size_t K, float alpha,
-                               const float* A, std::size_t lda, const float* B, std::size_t ldb, float* C,
-                               std::size_t ldc, float* buffer) {
-  const auto run = [&](auto trans_a, auto trans_b) {
-    avx512_tile<decltype(trans_a)::value, decltype(trans_b)::value>(M, N, K, alpha, A, lda, B, ldb, C, ldc, 0, 0,
-                                                                    buffer, 0, true, false, nullptr);
-  };
-  using yes = std::true_type;
-  using no = std::false_type;
-  if (!transA && !transB) run(no{}, no{});
-  else if (!transA && transB) run(no{}, yes{});
-  else if (transA && !transB) run(yes{}, no{});
-  else run(yes{}, yes{});
+template <bool TransA, bool TransB>
+void avx512_gemm_serial(std::size_t M, std::size_t N, std::size_t K, float alpha, const float* A, std::size_t lda,
+                        const float* B, std::size_t ldb, float* C, std::size_t ldc, float* buffer) {
+  avx512_tile<TransA, TransB>(M, N, K, alpha, A, lda, B, ldb, C, ldc, 0, 0, buffer, 0, true, false, nullptr);
 }
 
 #endif  // MAE_AVX512_GEMM
