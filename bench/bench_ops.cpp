@@ -122,6 +122,10 @@ void BM_tape_overhead_per_op(benchmark::State& state) {
 BENCHMARK(BM_gemm)->Name("gemm/fmnist/qkv_forward")->Args({0, 1, 1664, 384, 128})->UseRealTime();
 BENCHMARK(BM_gemm)->Name("gemm/fmnist/qkv_dx")->Args({0, 0, 1664, 128, 384})->UseRealTime();
 BENCHMARK(BM_gemm)->Name("gemm/fmnist/qkv_dw")->Args({1, 0, 384, 128, 1664})->UseRealTime();
+// The weight gradients of fc1, fc2 and the decoder's fc1: dYᵀ read with row strides of 2 KB, 512 B and 1 KB.
+BENCHMARK(BM_gemm)->Name("gemm/fmnist/fc1_dw")->Args({1, 0, 512, 128, 1664})->UseRealTime();
+BENCHMARK(BM_gemm)->Name("gemm/fmnist/fc2_dw")->Args({1, 0, 128, 512, 1664})->UseRealTime();
+BENCHMARK(BM_gemm)->Name("gemm/fmnist/dec_fc1_dw")->Args({1, 0, 256, 64, 6400})->UseRealTime();
 BENCHMARK(BM_gemm)->Name("gemm/fmnist/qkv_forward_b1")->Args({0, 1, 50, 384, 128})->UseRealTime();
 BENCHMARK(BM_gemm)->Name("gemm/fmnist/fc2_forward_b1")->Args({0, 1, 50, 128, 512})->UseRealTime();
 
