@@ -118,3 +118,36 @@ TEST_CASE("a truncated checkpoint gives a clear error and the previous file surv
   std::filesystem::remove(path);
   std::filesystem::remove(cut);
 }
+
+TEST_CASE("frozen weights: the unfrozen bits, packed once per shape, a snapshot until frozen again") {
+  TinyModel a(1), b(2);
+  auto one = test::random_images(1, 5), three = test::random_images(3, 6);
+  const auto encode = [](TinyModel& m, Tape<>& tape, std::vector<float>& images) {
+    tape.reset();
+    auto z = m.encode_all(tape, test::image_var(images));
+    return std::vector<float>(z.value, z.value + z.size());
+  };
+  Tape<> plain(false), frozen(false);
+  frozen.freeze_weights();
+  REQUIRE(frozen.frozen_weights() != nullptr);
+  const auto ref1 = encode(a, plain, one), ref3 = encode(a, plain, three);
+  CHECK(encode(a, frozen, one) == ref1);  // packs every weight
+  CHECK(encode(a, frozen, one) == ref1);  // reuses the packing
+  CHECK(encode(a, frozen, three) == ref3);  // another shape: packed again
+  CHECK(encode(a, frozen, one) == ref1);
+
+  // New weights under the same addresses (a loaded checkpoint): the packing is what was frozen until frozen again.
+  const auto path = temp("mae_ckpt_frozen.safetensors");
+  save_checkpoint<TinyModel, optim::AdamW<float>>(path, b, nullptr, 0);
+  load_weights(a, SafetensorsFile::from_file(path));
+  std::filesystem::remove(path);
+  const auto loaded = encode(a, plain, one);
+  REQUIRE(loaded != ref1);
+  if (cpu::detail::avx512_gemm_active()) CHECK(encode(a, frozen, one) != loaded);  // only there is a packing kept
+  frozen.freeze_weights();
+  CHECK(encode(a, frozen, one) == loaded);
+
+  frozen.set_recording(true);  // training changes the weights: recording thaws them
+  CHECK(frozen.frozen_weights() == nullptr);
+  CHECK_THROWS_WITH_AS(frozen.freeze_weights(), doctest::Contains("inference tape"), mae::error);
+}

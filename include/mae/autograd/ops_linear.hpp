@@ -12,7 +12,10 @@ Var<T, with_last<S, Out>, B> linear(Tape<B>& tape, Var<T, S, B> x, Var<T, Shape<
   const std::size_t rows = x.size() / In;
   auto y = tape.template var<T, with_last<S, Out>>(dims_with<with_last<S, Out>, Out>(x.dims, S::rank - 1),
                                                      x.requires_grad() || w.requires_grad() || b.requires_grad());
-  kernels<B>::linear_forward(x.value, w.value, b.value, y.value, rows, In, Out);
+  if (auto* frozen = tape.frozen_weights())
+    kernels<B>::linear_forward(x.value, w.value, b.value, y.value, rows, In, Out, *frozen);
+  else
+    kernels<B>::linear_forward(x.value, w.value, b.value, y.value, rows, In, Out);
   if (y.grad) {
     struct Node {
       Var<T, S, B> x;

@@ -101,6 +101,13 @@ struct kernels<backends::cpu> {
                              std::size_t out) {
     cpu::linear_forward(x, w, b, y, rows, in, out);
   }
+  // Packed weights of an inference tape with frozen weights (Tape::freeze_weights).
+  using weight_cache = cpu::weight_cache;
+  template <class T>
+  static void linear_forward(const T* x, const T* w, const T* b, T* y, std::size_t rows, std::size_t in,
+                             std::size_t out, weight_cache& cache) {
+    cpu::linear_forward(x, w, b, y, rows, in, out, cache);
+  }
   template <class T>
   static void linear_backward(const T* x, const T* w, const T* dy, T* dx, T* dw, T* db, std::size_t rows,
                               std::size_t in, std::size_t out) {

@@ -292,16 +292,18 @@ inline constexpr bool is_row_init<row_init<T>> = true;
 #if MAE_AVX512_GEMM
 // The same tiled product on the AVX-512 micro-kernel (gemm_avx512.hpp): op(B) packed once per call into
 // shared_buffer(avx512_packed_b_elems), or, when that gives null, per tile into tile_buffer(avx512_b_slot).
+// With b_packed, shared_buffer already holds op(B) packed by an earlier call of the same shape (frozen weights).
 // op(A) is read in place. Bits depend on the shape only, as with packed_gemm.
 template <bool TransA, bool TransB>
 struct avx512_gemm {
   template <class Init, class SharedBuffer, class TileBuffer>
   static void run(std::size_t M, std::size_t N, std::size_t K, float alpha, const float* A, std::size_t lda,
                   const float* B, std::size_t ldb, float* C, std::size_t ldc, const gemm_tiling& t,
-                  const SharedBuffer& shared_buffer, const TileBuffer& tile_buffer, bool parallel, const Init& init) {
+                  const SharedBuffer& shared_buffer, const TileBuffer& tile_buffer, bool parallel, const Init& init,
+                  bool b_packed = false) {
     const std::size_t kc = avx512_kc(K), k_blocks = (K + kc - 1) / kc, slot = avx512_b_slot(t.tile_n, K);
     float* packed = shared_buffer(avx512_packed_b_elems(t.tiles_n, t.tile_n, K));
-    if (packed) {  // one 32-column panel per item: a single K block still packs on every thread
+    if (packed && !b_packed) {  // one 32-column panel per item: a single K block still packs on every thread
       const std::size_t panels = (t.tile_n + avx512_nr - 1) / avx512_nr, items = k_blocks * t.tiles_n * panels;
       mae::detail::parallel_for(items, parallel && items > 1, [&](std::size_t item) {
         const std::size_t block = item / panels, p = item % panels * avx512_nr;

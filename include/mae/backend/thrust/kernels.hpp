@@ -162,6 +162,15 @@ struct kernels {
     if (b) Self::copy_blocks(b, 0, y, out, out, rows);
     System::gemm(false, true, rows, out, in, T(1), x, in, w, in, b ? T(1) : T(0), y, out);
   }
+  // Frozen weights (Tape::freeze_weights) keep nothing here: every forward runs the backend's GEMM as usual.
+  struct weight_cache {
+    void clear() noexcept {}
+  };
+  template <class T>
+  static void linear_forward(const T* x, const T* w, const T* b, T* y, std::size_t rows, std::size_t in,
+                             std::size_t out, weight_cache&) {
+    Self::linear_forward(x, w, b, y, rows, in, out);
+  }
   // dx += dy W, dW += dyᵀ x, db += Σ_rows dy (any may be null).
   template <class T>
   static void linear_backward(const T* x, const T* w, const T* dy, T* dx, T* dw, T* db, std::size_t rows,
