@@ -2,6 +2,8 @@
 // paths (vectorizable exp and normal cdf) against double.
 #include <doctest/doctest.h>
 
+#include <cstring>
+
 #include "mae/backend/cpu/activation.hpp"
 #include "test_kernels_support.hpp"
 
@@ -106,4 +108,22 @@ TEST_CASE("float fast paths: exp, GELU forward/backward and softmax within a few
   mae::cpu::softmax_forward(sf.data(), pf.data(), rows, cols);
   mae::cpu::softmax_forward(vec(sf.begin(), sf.end()).data(), pd.data(), rows, cols);
   check_close(vec(pf.begin(), pf.end()), pd, 2e-6, 1e-12, "float softmax");
+}
+
+TEST_CASE("GELU's 16-lane AVX-512 loops give the bits of the build's own loops") {
+  namespace d = mae::cpu::detail;
+  if (!d::cpu_has_avx512f()) return;  // nothing to compare on this CPU
+  Rng rng(131);
+  INFO("seed 131");
+  const std::size_t n = 4099;  // a masked 16-lane tail
+  auto x = rng.uniform_as<float>(n, -12, 12);
+  x[0] = 0.0f, x[1] = -0.0f, x[2] = 30.0f, x[3] = -30.0f, x[4] = 1e-30f;
+  const auto dy = rng.uniform_as<float>(n, -1, 1), dx0 = rng.uniform_as<float>(n, -1, 1);
+  std::vector<float> y_own(n), y_wide(n), dx_own = dx0, dx_wide = dx0;
+  d::gelu_forward_span(x.data(), y_own.data(), n);
+  d::gelu_forward_avx512(x.data(), y_wide.data(), n);
+  d::gelu_backward_span(x.data(), dy.data(), dx_own.data(), n);
+  d::gelu_backward_avx512(x.data(), dy.data(), dx_wide.data(), n);
+  CHECK(std::memcmp(y_own.data(), y_wide.data(), n * sizeof(float)) == 0);
+  CHECK(std::memcmp(dx_own.data(), dx_wide.data(), n * sizeof(float)) == 0);
 }

@@ -153,8 +153,7 @@ void add_rowvec(const T* x, const T* row, T* y, std::size_t outer, std::size_t i
 // y = x Φ(x) (y may be x): cpu::gelu_forward.
 template <class T>
 void gelu_forward(const T* x, T* y, std::size_t n) noexcept {
-#pragma omp simd
-  for (std::size_t i = 0; i < n; ++i) y[i] = x[i] * cpu::detail::normal_cdf(x[i]);
+  cpu::detail::gelu_forward_rows(x, y, n);
 }
 
 // LayerNorm of each row: cpu::layernorm_forward without the saved statistics.

@@ -22,6 +22,7 @@
 #define MAE_AVX512_GEMM 0
 #endif
 
+#include "mae/backend/cpu/vecmath.hpp"
 #include "mae/core/parallel.hpp"
 
 namespace mae::cpu::detail {
@@ -32,9 +33,8 @@ namespace mae::cpu::detail {
 inline bool avx512_gemm_active() {
 #if MAE_AVX512_GEMM
   static const bool active = [] {
-    __builtin_cpu_init();
     const char* choice = std::getenv("MAE_CPU_GEMM");
-    return __builtin_cpu_supports("avx512f") && !(choice && std::strcmp(choice, "eigen") == 0);
+    return cpu_has_avx512f() && !(choice && std::strcmp(choice, "eigen") == 0);
   }();
   return active;
 #else

@@ -16,7 +16,33 @@
 #include <immintrin.h>
 #endif
 
+// Element loops compiled a second time for 16-lane AVX-512 vectors, taken at run time where the CPU has AVX-512F
+// (cpu_has_avx512f): the x86-64-v3 build's loops use 8 lanes. GCC and Clang on x86-64.
+#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__)) && !defined(__CUDACC__)
+#define MAE_AVX512_LOOPS 1
+#if defined(__clang__)
+#define MAE_AVX512_LOOP [[gnu::target("avx512f")]] [[clang::min_vector_width(512)]]
+#else
+#define MAE_AVX512_LOOP [[gnu::target("avx512f,prefer-vector-width=512")]]
+#endif
+#else
+#define MAE_AVX512_LOOPS 0
+#endif
+
 namespace mae::cpu::detail {
+
+// Whether the CPU has AVX-512F (and the OS saves its registers). Decided once per process.
+inline bool cpu_has_avx512f() {
+#if MAE_AVX512_LOOPS
+  static const bool has = [] {
+    __builtin_cpu_init();
+    return __builtin_cpu_supports("avx512f") != 0;
+  }();
+  return has;
+#else
+  return false;
+#endif
+}
 
 // Independent partial sums per reduction: one AVX2 float vector (two for double). Attention rows are short
 // (13 to 197 scores), so a wider block would leave more of each row to the scalar tail (measured: 16 lanes
