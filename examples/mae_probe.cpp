@@ -33,6 +33,7 @@ std::vector<float> encoder_features(Model& model, const examples::Dataset& d, Po
   const std::size_t per_layer = pool == Pool::both ? 2 * D : D, width = layers * per_layer;
   std::vector<float> out(d.n * width);
   mae::Tape<> tape(false);
+  tape.freeze_weights();  // the weights do not change while features are extracted: pack them once
   for (std::size_t s = 0; s < d.n; s += chunk) {
     const std::size_t count = std::min(chunk, d.n - s);
     auto pooled = [&](const float* x, std::size_t layer) {
