@@ -40,6 +40,55 @@ TEST_CASE("gelu and softmax: gradcheck") {
   }
 }
 
+TEST_CASE("mlp (fc1, GELU, fc2 in one node): gradcheck, also with a constant input") {
+  for (std::size_t batch : {1u, 3u}) {
+    std::mt19937_64 rng(batch + 300);
+    Buffer x(batch * 5 * 6, rng, -2, 2), w1(11 * 6, rng), b1(11, rng), w2(4 * 11, rng), b2(4, rng);
+    auto f = [&](Tape<>& t) {
+      return mlp(t, x.var<Shape<dyn, 5, 6>>({batch, 5, 6}), w1.var<Shape<11, 6>>(), b1.var<Shape<11>>(),
+                 w2.var<Shape<4, 11>>(), b2.var<Shape<4>>());
+    };
+    CHECK(gradcheck({&x, &w1, &b1, &w2, &b2}, f, batch + 300) <= 1e-6);
+    x.needs_grad = false;
+    CHECK(gradcheck({&w1, &b1, &w2, &b2}, f, batch + 400) <= 1e-6);
+  }
+}
+
+TEST_CASE("mlp gives the bits of linear, gelu, linear (value and every gradient, float)") {
+  constexpr std::size_t N = 13, In = 48, Hidden = 192, Out = 48, batch = 7;
+  std::mt19937_64 rng(17);
+  std::normal_distribution<float> nd(0.f, 1.f);
+  const auto randoms = [&](std::size_t n) {
+    std::vector<float> v(n);
+    for (auto& e : v) e = nd(rng);
+    return v;
+  };
+  const auto x = randoms(batch * N * In), w1 = randoms(Hidden * In), b1 = randoms(Hidden), w2 = randoms(Out * Hidden),
+             b2 = randoms(Out), dy = randoms(batch * N * Out);
+  struct Grads { std::vector<float> y, dx, dw1, db1, dw2, db2; };
+  const auto run = [&](bool fused) {
+    Grads g{{}, std::vector<float>(x.size(), 0.5f), std::vector<float>(w1.size(), 0.25f),
+            std::vector<float>(b1.size()), std::vector<float>(w2.size()), std::vector<float>(b2.size(), -1.f)};
+    Tape<> t;
+    Var<float, Shape<dyn, N, In>> xv{const_cast<float*>(x.data()), g.dx.data(), {batch, N, In}};
+    Var<float, Shape<Hidden, In>> w1v{const_cast<float*>(w1.data()), g.dw1.data(), {Hidden, In}};
+    Var<float, Shape<Hidden>> b1v{const_cast<float*>(b1.data()), g.db1.data(), {Hidden}};
+    Var<float, Shape<Out, Hidden>> w2v{const_cast<float*>(w2.data()), g.dw2.data(), {Out, Hidden}};
+    Var<float, Shape<Out>> b2v{const_cast<float*>(b2.data()), g.db2.data(), {Out}};
+    auto y = fused ? mlp(t, xv, w1v, b1v, w2v, b2v) : linear(t, gelu(t, linear(t, xv, w1v, b1v)), w2v, b2v);
+    g.y.assign(y.value, y.value + y.size());
+    t.backward(y, dy.data());
+    return g;
+  };
+  const Grads fused = run(true), unfused = run(false);
+  CHECK(fused.y == unfused.y);
+  CHECK(fused.dx == unfused.dx);
+  CHECK(fused.dw1 == unfused.dw1);
+  CHECK(fused.db1 == unfused.db1);
+  CHECK(fused.dw2 == unfused.dw2);
+  CHECK(fused.db2 == unfused.db2);
+}
+
 TEST_CASE("attention: gradcheck of the fused node") {
   std::mt19937_64 rng(7);
   Buffer a(2 * 5 * 3 * 12, rng);  // batch 2, 5 tokens, D = 12, 3 heads

@@ -5,6 +5,7 @@
 #include "mae/autograd/ops_elementwise.hpp"
 #include "mae/autograd/ops_linear.hpp"
 #include "mae/autograd/ops_loss.hpp"
+#include "mae/autograd/ops_mlp.hpp"
 #include "mae/autograd/ops_norm.hpp"
 #include "mae/autograd/ops_patch.hpp"
 #include "mae/autograd/ops_tokens.hpp"

@@ -5,6 +5,18 @@
 
 namespace mae {
 
+namespace detail {
+// y = x·Wᵀ + b through the backend, W's packing taken from the tape's frozen weights when it has them.
+template <class T, class B>
+void linear_forward(Tape<B>& tape, const T* x, const T* w, const T* b, T* y, std::size_t rows, std::size_t in,
+                    std::size_t out) {
+  if (auto* frozen = tape.frozen_weights())
+    kernels<B>::linear_forward(x, w, b, y, rows, in, out, *frozen);
+  else
+    kernels<B>::linear_forward(x, w, b, y, rows, in, out);
+}
+}  // namespace detail
+
 template <class T, class S, class B, std::size_t Out, std::size_t In>
 Var<T, with_last<S, Out>, B> linear(Tape<B>& tape, Var<T, S, B> x, Var<T, Shape<Out, In>, B> w,
                                     Var<T, Shape<Out>, B> b) {
@@ -12,10 +24,7 @@ Var<T, with_last<S, Out>, B> linear(Tape<B>& tape, Var<T, S, B> x, Var<T, Shape<
   const std::size_t rows = x.size() / In;
   auto y = tape.template var<T, with_last<S, Out>>(dims_with<with_last<S, Out>, Out>(x.dims, S::rank - 1),
                                                      x.requires_grad() || w.requires_grad() || b.requires_grad());
-  if (auto* frozen = tape.frozen_weights())
-    kernels<B>::linear_forward(x.value, w.value, b.value, y.value, rows, In, Out, *frozen);
-  else
-    kernels<B>::linear_forward(x.value, w.value, b.value, y.value, rows, In, Out);
+  detail::linear_forward(tape, x.value, w.value, b.value, y.value, rows, In, Out);
   if (y.grad) {
     struct Node {
       Var<T, S, B> x;

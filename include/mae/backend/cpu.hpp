@@ -110,8 +110,8 @@ struct kernels<backends::cpu> {
   }
   template <class T>
   static void linear_backward(const T* x, const T* w, const T* dy, T* dx, T* dw, T* db, std::size_t rows,
-                              std::size_t in, std::size_t out) {
-    cpu::linear_backward(x, w, dy, dx, dw, db, rows, in, out);
+                              std::size_t in, std::size_t out, T dx_beta = T(1)) {
+    cpu::linear_backward(x, w, dy, dx, dw, db, rows, in, out, dx_beta);
   }
   template <class T>
   static void layernorm_forward(const T* x, const T* w, const T* b, T* y, T* mean, T* rstd, std::size_t rows,
@@ -126,6 +126,9 @@ struct kernels<backends::cpu> {
   template <class T> static void gelu_forward(const T* x, T* y, std::size_t n) { cpu::gelu_forward(x, y, n); }
   template <class T> static void gelu_backward(const T* x, const T* dy, T* dx, std::size_t n) {
     cpu::gelu_backward(x, dy, dx, n);
+  }
+  template <class T> static void gelu_backward_inplace(const T* x, T* d, std::size_t n) {
+    cpu::gelu_backward_inplace(x, d, n);
   }
   template <class T> static void softmax_forward(const T* x, T* y, std::size_t rows, std::size_t cols) {
     cpu::softmax_forward(x, y, rows, cols);

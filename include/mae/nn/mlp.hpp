@@ -1,6 +1,6 @@
 #pragma once
 // The transformer MLP: fc1 (D -> Hidden), exact GELU, fc2 (Hidden -> D).
-#include "mae/autograd/ops_activation.hpp"
+#include "mae/autograd/ops_mlp.hpp"
 #include "mae/nn/linear.hpp"
 
 namespace mae::nn {
@@ -10,8 +10,11 @@ struct Mlp {
   Linear<T, D, Hidden, B> fc1;
   Linear<T, Hidden, D, B> fc2;
 
+  // One fused op (autograd/ops_mlp.hpp): the same values and gradients as fc2(gelu(fc1(x))).
   template <class S>
-  auto operator()(Tape<B>& tape, Var<T, S, B> x) { return fc2(tape, gelu(tape, fc1(tape, x))); }
+  auto operator()(Tape<B>& tape, Var<T, S, B> x) {
+    return mae::mlp(tape, x, fc1.weight.var(), fc1.bias.var(), fc2.weight.var(), fc2.bias.var());
+  }
 
   void init(Initializer& rng) { fc1.init(rng); fc2.init(rng); }
 

@@ -23,6 +23,12 @@ template <class T>
   for (std::size_t i = 0; i < n; ++i) dx[i] += dy[i] * (normal_cdf(x[i]) + x[i] * normal_pdf(x[i]));
 }
 
+template <class T>
+[[gnu::always_inline]] inline void gelu_backward_inplace_span(const T* x, T* d, std::size_t n) {
+#pragma omp simd
+  for (std::size_t i = 0; i < n; ++i) d[i] *= normal_cdf(x[i]) + x[i] * normal_pdf(x[i]);
+}
+
 #if MAE_AVX512_LOOPS
 // The same source on 16 lanes: the same operations on each element, so the same bits as the 8-lane loops,
 // at half their cost (the cdf is about 30 vector operations per vector).
@@ -31,6 +37,9 @@ MAE_AVX512_LOOP inline void gelu_forward_avx512(const float* x, float* y, std::s
 }
 MAE_AVX512_LOOP inline void gelu_backward_avx512(const float* x, const float* dy, float* dx, std::size_t n) {
   gelu_backward_span(x, dy, dx, n);
+}
+MAE_AVX512_LOOP inline void gelu_backward_inplace_avx512(const float* x, float* d, std::size_t n) {
+  gelu_backward_inplace_span(x, d, n);
 }
 #endif
 
@@ -50,6 +59,15 @@ void gelu_backward_rows(const T* x, const T* dy, T* dx, std::size_t n) {
     if (cpu_has_avx512f()) return gelu_backward_avx512(x, dy, dx, n);
 #endif
   gelu_backward_span(x, dy, dx, n);
+}
+
+template <class T>
+void gelu_backward_inplace_rows(const T* x, T* d, std::size_t n) {
+#if MAE_AVX512_LOOPS
+  if constexpr (std::is_same_v<T, float>)
+    if (cpu_has_avx512f()) return gelu_backward_inplace_avx512(x, d, n);
+#endif
+  gelu_backward_inplace_span(x, d, n);
 }
 
 // Elements per parallel item of an element-wise kernel.
@@ -72,6 +90,15 @@ void gelu_backward(const T* x, const T* dy, T* dx, std::size_t n) {
   constexpr std::size_t chunk = detail::elementwise_chunk;
   mae::detail::parallel_for((n + chunk - 1) / chunk, n > detail::parallel_elems / 4, [=](std::size_t c) {
     detail::gelu_backward_rows(x + c * chunk, dy + c * chunk, dx + c * chunk, std::min(chunk, n - c * chunk));
+  });
+}
+
+// d *= Φ(x) + x φ(x): the gradient through GELU written over the gradient of its output (the fused MLP).
+template <class T>
+void gelu_backward_inplace(const T* x, T* d, std::size_t n) {
+  constexpr std::size_t chunk = detail::elementwise_chunk;
+  mae::detail::parallel_for((n + chunk - 1) / chunk, n > detail::parallel_elems / 4, [=](std::size_t c) {
+    detail::gelu_backward_inplace_rows(x + c * chunk, d + c * chunk, std::min(chunk, n - c * chunk));
   });
 }
 

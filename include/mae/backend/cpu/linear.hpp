@@ -64,11 +64,12 @@ void linear_forward(const T* x, const T* W, const T* b, T* y, std::size_t rows, 
   linear_forward(x, W, b, y, rows, in, out);
 }
 
-// Accumulates dx += dy·W, dW += dyᵀ·x, db += Σ_rows dy. dx and db may be null (skipped).
+// dx = dx_beta dx + dy·W, dW += dyᵀ·x, db += Σ_rows dy. dx and db may be null (skipped); dx_beta 0 overwrites dx
+// (a gradient buffer with no earlier writer, e.g. inside the fused MLP) instead of adding to it.
 template <class T>
 void linear_backward(const T* x, const T* W, const T* dy, T* dx, T* dW, T* db, std::size_t rows, std::size_t in,
-                     std::size_t out) {
-  if (dx) gemm(false, false, rows, in, out, T(1), dy, out, W, in, T(1), dx, in);
+                     std::size_t out, T dx_beta = T(1)) {
+  if (dx) gemm(false, false, rows, in, out, T(1), dy, out, W, in, dx_beta, dx, in);
   gemm(true, false, out, in, rows, T(1), dy, out, x, in, T(1), dW, in);
   if (db) sum_outer_accumulate(dy, db, rows, out);
 }

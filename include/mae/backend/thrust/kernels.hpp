@@ -171,11 +171,11 @@ struct kernels {
                              std::size_t out, weight_cache&) {
     Self::linear_forward(x, w, b, y, rows, in, out);
   }
-  // dx += dy W, dW += dyᵀ x, db += Σ_rows dy (any may be null).
+  // dx = dx_beta dx + dy W, dW += dyᵀ x, db += Σ_rows dy (any may be null; dx_beta 0 overwrites dx).
   template <class T>
   static void linear_backward(const T* x, const T* w, const T* dy, T* dx, T* dw, T* db, std::size_t rows,
-                              std::size_t in, std::size_t out) {
-    if (dx) System::gemm(false, false, rows, in, out, T(1), dy, out, w, in, T(1), dx, in);
+                              std::size_t in, std::size_t out, T dx_beta = T(1)) {
+    if (dx) System::gemm(false, false, rows, in, out, T(1), dy, out, w, in, dx_beta, dx, in);
     if (dw) System::gemm(true, false, out, in, rows, T(1), dy, out, x, in, T(1), dw, in);
     if (db) Self::sum_outer_accumulate(dy, db, rows, out);
   }
@@ -193,6 +193,9 @@ struct kernels {
   template <class T> static void gelu_forward(const T* x, T* y, std::size_t n) { for_n(n, gelu_forward_op<T>{x, y}); }
   template <class T> static void gelu_backward(const T* x, const T* dy, T* dx, std::size_t n) {
     for_n(n, gelu_backward_op<T>{x, dy, dx});
+  }
+  template <class T> static void gelu_backward_inplace(const T* x, T* d, std::size_t n) {
+    for_n(n, gelu_backward_inplace_op<T>{x, d});
   }
   template <class T> static void softmax_forward(const T* x, T* y, std::size_t rows, std::size_t cols) {
     for_n(rows, softmax_forward_row<T>{x, y, cols});

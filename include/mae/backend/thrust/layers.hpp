@@ -94,6 +94,14 @@ struct gelu_backward_op {
   }
 };
 
+// d *= Φ(x) + x φ(x): the gradient through GELU written over the gradient of its output
+template <class T>
+struct gelu_backward_inplace_op {
+  const T* x;
+  T* d;
+  MAE_HD void operator()(std::size_t i) const { d[i] *= math::normal_cdf(x[i]) + x[i] * math::normal_pdf(x[i]); }
+};
+
 // y = exp(x - max) / Σ exp(x - max) per row (y may be x).
 template <class T>
 struct softmax_forward_row {
