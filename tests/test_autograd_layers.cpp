@@ -54,39 +54,80 @@ TEST_CASE("mlp (fc1, GELU, fc2 in one node): gradcheck, also with a constant inp
   }
 }
 
-TEST_CASE("mlp gives the bits of linear, gelu, linear (value and every gradient, float)") {
-  constexpr std::size_t N = 13, In = 48, Hidden = 192, Out = 48, batch = 7;
-  std::mt19937_64 rng(17);
-  std::normal_distribution<float> nd(0.f, 1.f);
+namespace {
+// A two-layer op's inputs (x, W1, b1, W2, b2 and the output gradient), normal floats.
+struct TwoLayerInputs {
+  std::vector<float> x, w1, b1, w2, b2, dy;
+};
+TwoLayerInputs two_layer_inputs(std::uint64_t seed, float scale, std::size_t rows, std::size_t in, std::size_t mid1,
+                                std::size_t mid2, std::size_t out) {
+  std::mt19937_64 rng(seed);
+  std::normal_distribution<float> nd(0.f, scale);
   const auto randoms = [&](std::size_t n) {
     std::vector<float> v(n);
     for (auto& e : v) e = nd(rng);
     return v;
   };
-  const auto x = randoms(batch * N * In), w1 = randoms(Hidden * In), b1 = randoms(Hidden), w2 = randoms(Out * Hidden),
-             b2 = randoms(Out), dy = randoms(batch * N * Out);
-  struct Grads { std::vector<float> y, dx, dw1, db1, dw2, db2; };
-  const auto run = [&](bool fused) {
-    Grads g{{}, std::vector<float>(x.size(), 0.5f), std::vector<float>(w1.size(), 0.25f),
-            std::vector<float>(b1.size()), std::vector<float>(w2.size()), std::vector<float>(b2.size(), -1.f)};
-    Tape<> t;
-    Var<float, Shape<dyn, N, In>> xv{const_cast<float*>(x.data()), g.dx.data(), {batch, N, In}};
-    Var<float, Shape<Hidden, In>> w1v{const_cast<float*>(w1.data()), g.dw1.data(), {Hidden, In}};
-    Var<float, Shape<Hidden>> b1v{const_cast<float*>(b1.data()), g.db1.data(), {Hidden}};
-    Var<float, Shape<Out, Hidden>> w2v{const_cast<float*>(w2.data()), g.dw2.data(), {Out, Hidden}};
-    Var<float, Shape<Out>> b2v{const_cast<float*>(b2.data()), g.db2.data(), {Out}};
-    auto y = fused ? mlp(t, xv, w1v, b1v, w2v, b2v) : linear(t, gelu(t, linear(t, xv, w1v, b1v)), w2v, b2v);
-    g.y.assign(y.value, y.value + y.size());
-    t.backward(y, dy.data());
-    return g;
-  };
-  const Grads fused = run(true), unfused = run(false);
-  CHECK(fused.y == unfused.y);
-  CHECK(fused.dx == unfused.dx);
-  CHECK(fused.dw1 == unfused.dw1);
-  CHECK(fused.db1 == unfused.db1);
-  CHECK(fused.dw2 == unfused.dw2);
-  CHECK(fused.db2 == unfused.db2);
+  auto x = randoms(rows * in), w1 = randoms(mid1 * in), b1 = randoms(mid1), w2 = randoms(out * mid2), b2 = randoms(out);
+  return {std::move(x), std::move(w1), std::move(b1), std::move(w2), std::move(b2), randoms(rows * out)};
+}
+// Its value and every gradient, the gradients accumulated onto non-zero starting values. W1 is (Mid1, In), W2
+// (Out, Mid2).
+struct TwoLayerResult {
+  std::vector<float> y, dx, dw1, db1, dw2, db2;
+  bool operator==(const TwoLayerResult&) const = default;
+};
+template <std::size_t N, std::size_t In, std::size_t Mid1, std::size_t Mid2, std::size_t Out, class Op>
+TwoLayerResult run_two_layer(TwoLayerInputs& p, std::size_t batch, const Op& op) {
+  TwoLayerResult r{{}, std::vector<float>(p.x.size(), 0.5f), std::vector<float>(p.w1.size(), 0.25f),
+                   std::vector<float>(p.b1.size()), std::vector<float>(p.w2.size()), std::vector<float>(p.b2.size(), -1.f)};
+  Tape<> t;
+  auto y = op(t, Var<float, Shape<dyn, N, In>>{p.x.data(), r.dx.data(), {batch, N, In}},
+              Var<float, Shape<Mid1, In>>{p.w1.data(), r.dw1.data(), {Mid1, In}},
+              Var<float, Shape<Mid1>>{p.b1.data(), r.db1.data(), {Mid1}},
+              Var<float, Shape<Out, Mid2>>{p.w2.data(), r.dw2.data(), {Out, Mid2}},
+              Var<float, Shape<Out>>{p.b2.data(), r.db2.data(), {Out}});
+  r.y.assign(y.value, y.value + y.size());
+  t.backward(y, p.dy.data());
+  return r;
+}
+}  // namespace
+
+TEST_CASE("mlp gives the bits of linear, gelu, linear (value and every gradient, float)") {
+  constexpr std::size_t N = 13, In = 48, Hidden = 192, Out = 48, batch = 7;
+  auto p = two_layer_inputs(17, 1.0f, batch * N, In, Hidden, Hidden, Out);
+  const auto fused = run_two_layer<N, In, Hidden, Hidden, Out>(p, batch, [](Tape<>& t, auto x, auto w1, auto b1, auto w2,
+                                                                     auto b2) { return mlp(t, x, w1, b1, w2, b2); });
+  const auto unfused = run_two_layer<N, In, Hidden, Hidden, Out>(
+      p, batch, [](Tape<>& t, auto x, auto w1, auto b1, auto w2, auto b2) {
+        return linear(t, gelu(t, linear(t, x, w1, b1)), w2, b2);
+      });
+  CHECK(fused == unfused);
+}
+
+TEST_CASE("self_attention (qkv, attention, proj in one node): gradcheck, also with a constant input") {
+  for (std::size_t batch : {1u, 2u}) {
+    std::mt19937_64 rng(batch + 500);
+    Buffer x(batch * 5 * 6, rng, -2, 2), wq(18 * 6, rng), bq(18, rng), wp(6 * 6, rng), bp(6, rng);
+    auto f = [&](Tape<>& t) {
+      return self_attention<2>(t, x.var<Shape<dyn, 5, 6>>({batch, 5, 6}), wq.var<Shape<18, 6>>(),
+                               bq.var<Shape<18>>(), wp.var<Shape<6, 6>>(), bp.var<Shape<6>>());
+    };
+    CHECK(gradcheck({&x, &wq, &bq, &wp, &bp}, f, batch + 500) <= 1e-6);
+    x.needs_grad = false;
+    CHECK(gradcheck({&wq, &bq, &wp, &bp}, f, batch + 600) <= 1e-6);
+  }
+}
+
+TEST_CASE("self_attention gives the bits of linear, attention, linear (value and every gradient, float)") {
+  constexpr std::size_t N = 13, D = 64, batch = 9;  // 4 heads of 16
+  auto p = two_layer_inputs(19, 0.3f, batch * N, D, 3 * D, D, D);
+  const auto fused = run_two_layer<N, D, 3 * D, D, D>(p, batch, [](Tape<>& t, auto x, auto wq, auto bq, auto wp,
+                                                                auto bp) { return self_attention<4>(t, x, wq, bq, wp, bp); });
+  const auto unfused = run_two_layer<N, D, 3 * D, D, D>(p, batch, [](Tape<>& t, auto x, auto wq, auto bq, auto wp, auto bp) {
+    return linear(t, attention<4>(t, linear(t, x, wq, bq)), wp, bp);
+  });
+  CHECK(fused == unfused);
 }
 
 TEST_CASE("attention: gradcheck of the fused node") {

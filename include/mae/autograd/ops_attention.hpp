@@ -1,6 +1,7 @@
 #pragma once
 // Multi-head self-attention as one node: fused qkv (…, N, 3D) in, heads merged (…, N, D) out.
 // The softmax probabilities are the only saved activation.
+#include "mae/autograd/ops_linear.hpp"
 #include "mae/autograd/shapes.hpp"
 #include "mae/autograd/tape.hpp"
 
@@ -31,6 +32,52 @@ Var<T, Shape<Bt, N, D3 / 3>, B> attention(Tape<B>& tape, Var<T, Shape<Bt, N, D3>
   }
   tape.check("attention", out);
   return out;
+}
+
+// The attention sub-layer as one op: proj(attention(qkv(x))), Wqkv (3D, D), Wproj (D, D). Like the fused MLP
+// (ops_mlp.hpp), its qkv and head outputs have one reader each: their gradients are scratch buffers written by
+// proj's dX GEMM and by attention's backward (beta 0), not zero-filled buffers accumulated into. The same
+// kernels in the same order as linear, attention, linear: the same bits.
+template <std::size_t Heads, class T, std::size_t Bt, std::size_t N, std::size_t D, class B>
+Var<T, Shape<Bt, N, D>, B> self_attention(Tape<B>& tape, Var<T, Shape<Bt, N, D>, B> x, Var<T, Shape<3 * D, D>, B> wqkv,
+                                          Var<T, Shape<3 * D>, B> bqkv, Var<T, Shape<D, D>, B> wproj,
+                                          Var<T, Shape<D>, B> bproj) {
+  static_assert(D % Heads == 0, "self_attention: D must be divisible by the number of heads");
+  constexpr std::size_t hd = D / Heads;
+  const std::size_t batch = x.dims[0], n = x.dims[1], rows = batch * n;
+  const bool qkv_grad = x.requires_grad() || wqkv.requires_grad() || bqkv.requires_grad();
+  const Var<T, Shape<Bt, N, 3 * D>, B> qkv{tape.template alloc<T>(rows * 3 * D), nullptr, {batch, n, 3 * D}};
+  const Var<T, Shape<Bt, N, D>, B> heads{tape.template alloc<T>(rows * D), nullptr, x.dims};
+  T* probs = tape.template alloc<T>(batch * Heads * n * n);
+  detail::linear_forward(tape, x.value, wqkv.value, bqkv.value, qkv.value, rows, D, 3 * D);
+  tape.check("linear", qkv);
+  kernels<B>::attention_forward(qkv.value, heads.value, probs, batch, n, Heads, hd);
+  tape.check("attention", heads);
+  auto y = tape.template var<T, Shape<Bt, N, D>>(x.dims, qkv_grad || wproj.requires_grad() || bproj.requires_grad());
+  detail::linear_forward(tape, heads.value, wproj.value, bproj.value, y.value, rows, D, D);
+  if (y.grad) {
+    struct Node {
+      Var<T, Shape<Bt, N, D>, B> x;
+      Var<T, Shape<3 * D, D>, B> wqkv;
+      Var<T, Shape<3 * D>, B> bqkv;
+      Var<T, Shape<D, D>, B> wproj;
+      Var<T, Shape<D>, B> bproj;
+      const T *qkv, *heads, *probs, *dy;
+      T *dheads, *dqkv, *scratch;  // null when nothing before proj needs a gradient
+      void backward() const {
+        const std::size_t batch = x.dims[0], n = x.dims[1], rows = batch * n;
+        kernels<B>::linear_backward(heads, wproj.value, dy, dheads, wproj.grad, bproj.grad, rows, D, D, T(0));
+        if (!dheads) return;
+        kernels<B>::attention_backward(qkv, probs, dheads, dqkv, batch, n, Heads, hd, scratch, T(0));
+        kernels<B>::linear_backward(x.value, wqkv.value, dqkv, x.grad, wqkv.grad, bqkv.grad, rows, D, 3 * D);
+      }
+    };
+    const auto scratch = [&](std::size_t elems) { return qkv_grad ? tape.template alloc<T>(elems) : nullptr; };
+    tape.record(Node{x, wqkv, bqkv, wproj, bproj, qkv.value, heads.value, probs, y.grad, scratch(rows * D),
+                     scratch(rows * 3 * D), scratch(kernels<B>::attention_scratch_elems(batch, n, Heads, hd))});
+  }
+  tape.check("linear", y);
+  return y;
 }
 
 }  // namespace mae

@@ -147,8 +147,8 @@ struct kernels<backends::cpu> {
   }
   template <class T>
   static void attention_backward(const T* qkv, const T* probs, const T* dout, T* dqkv, std::size_t b, std::size_t n,
-                                 std::size_t h, std::size_t hd, T* scratch) {
-    cpu::attention_backward(qkv, probs, dout, dqkv, b, n, h, hd, scratch);
+                                 std::size_t h, std::size_t hd, T* scratch, T dqkv_beta = T(1)) {
+    cpu::attention_backward(qkv, probs, dout, dqkv, b, n, h, hd, scratch, dqkv_beta);
   }
 
   // --- tokens and patches ---

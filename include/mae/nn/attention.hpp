@@ -11,9 +11,10 @@ struct MultiHeadAttention {
   Linear<T, D, 3 * D, B> qkv;
   Linear<T, D, D, B> proj;
 
+  // One fused op (autograd/ops_attention.hpp): the same values and gradients as proj(attention(qkv(x))).
   template <std::size_t Bt, std::size_t N>
   auto operator()(Tape<B>& tape, Var<T, Shape<Bt, N, D>, B> x) {
-    return proj(tape, attention<Heads>(tape, qkv(tape, x)));
+    return self_attention<Heads>(tape, x, qkv.weight.var(), qkv.bias.var(), proj.weight.var(), proj.bias.var());
   }
 
   void init(Initializer& rng) { qkv.init(rng); proj.init(rng); }

@@ -42,12 +42,12 @@ void attention_forward(const T* qkv, T* out, T* probs, std::size_t B, std::size_
   });
 }
 
-// Accumulates into dqkv (B, N, 3D). With S = q kᵀ / √hd, P = softmax(S), O = P v:
-//   dv += Pᵀ dO,  dP = dO vᵀ,  dS = P ∘ (dP - rowsum(dP ∘ P)),  dq += dS k / √hd,  dk += dSᵀ q / √hd.
+// Accumulates into dqkv (B, N, 3D); dqkv_beta 0 overwrites it instead. With S = q kᵀ / √hd, P = softmax(S),
+// O = P v:  dv += Pᵀ dO,  dP = dO vᵀ,  dS = P ∘ (dP - rowsum(dP ∘ P)),  dq += dS k / √hd,  dk += dSᵀ q / √hd.
 // scratch: attention_scratch_elems(B, N, H, hd) elements (holds dP, then dS, per slot).
 template <class T>
 void attention_backward(const T* qkv, const T* probs, const T* dout, T* dqkv, std::size_t B, std::size_t N,
-                        std::size_t H, std::size_t hd, T* scratch) {
+                        std::size_t H, std::size_t hd, T* scratch, T dqkv_beta = T(1)) {
   const std::size_t D = H * hd, ld = 3 * D, pairs = B * H, slots = detail::attention_slot_count(B, H);
   const T scale = T(1) / std::sqrt(T(hd));
   const bool parallel = slots > 1 && pairs * N * N * hd > detail::parallel_gemm_madds / 4;
@@ -59,7 +59,7 @@ void attention_backward(const T* qkv, const T* probs, const T* dout, T* dqkv, st
       const T* p = probs + pair * N * N;
       const T* dout_h = dout + b * N * D + h * hd;
       T* dq = dqkv + b * N * ld + h * hd;
-      detail::gemm_serial(true, false, N, hd, N, T(1), p, N, dout_h, D, T(1), dq + 2 * D, ld);
+      detail::gemm_serial(true, false, N, hd, N, T(1), p, N, dout_h, D, dqkv_beta, dq + 2 * D, ld);
       detail::gemm_serial(false, true, N, N, hd, T(1), dout_h, D, q + 2 * D, ld, T(0), ds, N);
       for (std::size_t i = 0; i < N; ++i) {
         T* row = ds + i * N;
@@ -68,8 +68,8 @@ void attention_backward(const T* qkv, const T* probs, const T* dout, T* dqkv, st
 #pragma omp simd
         for (std::size_t j = 0; j < N; ++j) row[j] = pr[j] * (row[j] - d);
       }
-      detail::gemm_serial(false, false, N, hd, N, scale, ds, N, q + D, ld, T(1), dq, ld);
-      detail::gemm_serial(true, false, N, hd, N, scale, ds, N, q, ld, T(1), dq + D, ld);
+      detail::gemm_serial(false, false, N, hd, N, scale, ds, N, q + D, ld, dqkv_beta, dq, ld);
+      detail::gemm_serial(true, false, N, hd, N, scale, ds, N, q, ld, dqkv_beta, dq + D, ld);
     }
   });
 }

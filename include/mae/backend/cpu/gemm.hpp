@@ -115,13 +115,15 @@ void with_transposes(bool transA, bool transB, const F& f) {
   else f(yes{}, yes{});
 }
 
-// C += alpha * op(A) * op(B) on the calling thread.
+// C += alpha * op(A) * op(B) on the calling thread. With overwrite, C = alpha * op(A) * op(B) instead: the
+// AVX-512 kernel then stores its first K block without reading C; elsewhere C is zeroed first (the same bits).
 template <class T>
 void gemm_accumulate(bool transA, bool transB, std::size_t M, std::size_t N, std::size_t K, T alpha, const T* A,
-                     std::size_t lda, const T* B, std::size_t ldb, T* C, std::size_t ldc) {
-  if (M == 0 || N == 0 || K == 0 || alpha == T(0)) return;
-  if (M * N * K <= small_gemm_madds) {
-    gemm_accumulate_small(transA, transB, M, N, K, alpha, A, lda, B, ldb, C, ldc);
+                     std::size_t lda, const T* B, std::size_t ldb, T* C, std::size_t ldc, bool overwrite = false) {
+  if (M == 0 || N == 0) return;
+  if (K == 0 || alpha == T(0) || M * N * K <= small_gemm_madds) {
+    if (overwrite) scale_block(T(0), M, N, C, ldc);
+    if (K != 0 && alpha != T(0)) gemm_accumulate_small(transA, transB, M, N, K, alpha, A, lda, B, ldb, C, ldc);
     return;
   }
   with_transposes(transA, transB, [&](auto ta, auto tb) {
@@ -130,11 +132,12 @@ void gemm_accumulate(bool transA, bool transB, std::size_t M, std::size_t N, std
     if constexpr (std::is_same_v<T, float>) {
       if (avx512_gemm_active()) {
         avx512_gemm_serial<TransA, TransB>(M, N, K, alpha, A, lda, B, ldb, C, ldc,
-                                           packing_buffer<float>(avx512_b_slot(N, K)));
+                                           packing_buffer<float>(avx512_b_slot(N, K)), overwrite);
         return;
       }
     }
 #endif
+    if (overwrite) scale_block(T(0), M, N, C, ldc);
     tune_eigen_caches();
     const auto idx = [](std::size_t v) { return static_cast<Eigen::Index>(v); };
     gemm_accumulate_eigen<T, TransA ? Eigen::ColMajor : Eigen::RowMajor, TransB ? Eigen::ColMajor : Eigen::RowMajor>(
@@ -146,8 +149,8 @@ void gemm_accumulate(bool transA, bool transB, std::size_t M, std::size_t N, std
 template <class T>
 void gemm_serial(bool transA, bool transB, std::size_t M, std::size_t N, std::size_t K, T alpha, const T* A,
                  std::size_t lda, const T* B, std::size_t ldb, T beta, T* C, std::size_t ldc) {
-  scale_block(beta, M, N, C, ldc);
-  gemm_accumulate(transA, transB, M, N, K, alpha, A, lda, B, ldb, C, ldc);
+  if (beta != T(0)) scale_block(beta, M, N, C, ldc);
+  gemm_accumulate(transA, transB, M, N, K, alpha, A, lda, B, ldb, C, ldc, beta == T(0));
 }
 
 // The tiling of C is a function of the shape only. It aims at >= `target` tiles so that 2..16 threads

@@ -223,12 +223,13 @@ MAE_AVX512_TARGET void avx512_tile(std::size_t m, std::size_t n, std::size_t K, 
   }
 }
 
-// C[M, N] += alpha * op(A) op(B) on the calling thread, op(B) packed into `buffer` (avx512_b_slot(N, K)
-// elements): the small per-head products of attention.
+// C[M, N] += alpha * op(A) op(B) on the calling thread (with overwrite: C = alpha * op(A) op(B), C never read),
+// op(B) packed into `buffer` (avx512_b_slot(N, K) elements): the small per-head products of attention.
 template <bool TransA, bool TransB>
 void avx512_gemm_serial(std::size_t M, std::size_t N, std::size_t K, float alpha, const float* A, std::size_t lda,
-                        const float* B, std::size_t ldb, float* C, std::size_t ldc, float* buffer) {
-  avx512_tile<TransA, TransB>(M, N, K, alpha, A, lda, B, ldb, C, ldc, 0, 0, buffer, 0, true, false, nullptr);
+                        const float* B, std::size_t ldb, float* C, std::size_t ldc, float* buffer,
+                        bool overwrite = false) {
+  avx512_tile<TransA, TransB>(M, N, K, alpha, A, lda, B, ldb, C, ldc, 0, 0, buffer, 0, true, overwrite, nullptr);
 }
 
 #endif  // MAE_AVX512_GEMM

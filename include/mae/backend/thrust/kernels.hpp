@@ -228,21 +228,22 @@ struct kernels {
     L.gemm(false, false, n, hd, n, T(1), {probs, n, h * n * n, n * n}, {qkv + 2 * D, ld, n * ld, hd}, T(0),
            {out, D, n * D, hd});
   }
-  // dv += Pᵀ dO, dP = dO vᵀ, dS = P ∘ (dP - rowsum(dP ∘ P)), dq += dS k / √hd, dk += dSᵀ q / √hd.
+  // dv += Pᵀ dO, dP = dO vᵀ, dS = P ∘ (dP - rowsum(dP ∘ P)), dq += dS k / √hd, dk += dSᵀ q / √hd
+  // (dqkv_beta 0: dqkv overwritten instead).
   template <class T>
   static void attention_backward(const T* qkv, const T* probs, const T* dout, T* dqkv, std::size_t b, std::size_t n,
-                                 std::size_t h, std::size_t hd, T* scratch) {
+                                 std::size_t h, std::size_t hd, T* scratch, T dqkv_beta = T(1)) {
     const std::size_t D = h * hd, ld = 3 * D;
     const pair_layout L{b, h, n};
     const T scale = T(1) / std::sqrt(T(hd));
     const operand<const T> P{probs, n, h * n * n, n * n}, dO{dout, D, n * D, hd};
     const operand<const T> q{qkv, ld, n * ld, hd}, k{qkv + D, ld, n * ld, hd}, v{qkv + 2 * D, ld, n * ld, hd};
     const operand<const T> dS{scratch, n, h * n * n, n * n};
-    L.gemm(true, false, n, hd, n, T(1), P, dO, T(1), {dqkv + 2 * D, ld, n * ld, hd});
+    L.gemm(true, false, n, hd, n, T(1), P, dO, dqkv_beta, {dqkv + 2 * D, ld, n * ld, hd});
     L.gemm(false, true, n, n, hd, T(1), dO, v, T(0), {scratch, n, h * n * n, n * n});
     Self::softmax_backward_overwrite(probs, scratch, scratch, b * h * n, n);
-    L.gemm(false, false, n, hd, n, scale, dS, k, T(1), {dqkv, ld, n * ld, hd});
-    L.gemm(true, false, n, hd, n, scale, dS, q, T(1), {dqkv + D, ld, n * ld, hd});
+    L.gemm(false, false, n, hd, n, scale, dS, k, dqkv_beta, {dqkv, ld, n * ld, hd});
+    L.gemm(true, false, n, hd, n, scale, dS, q, dqkv_beta, {dqkv + D, ld, n * ld, hd});
   }
 
   // --- tokens and patches ---
