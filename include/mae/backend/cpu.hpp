@@ -19,10 +19,7 @@ struct kernels<backends::cpu> {
   // --- memory ---
   // Large buffers are zeroed and copied in 16K-element chunks over the threads (gradient buffers, token copies).
   template <class Fn> static void for_chunks(std::size_t n, const Fn& fn) {
-    constexpr std::size_t chunk = std::size_t(1) << 14;
-    detail::parallel_for((n + chunk - 1) / chunk, n > cpu::detail::parallel_elems, [&](std::size_t c) {
-      fn(c * chunk, std::min(chunk, n - c * chunk));
-    });
+    detail::parallel_chunks(n, std::size_t(1) << 14, n > cpu::detail::parallel_elems, fn);
   }
   template <class T> static void zero(T* p, std::size_t n) {
     for_chunks(n, [=](std::size_t i, std::size_t len) { std::memset(p + i, 0, len * sizeof(T)); });

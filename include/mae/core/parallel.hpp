@@ -30,6 +30,16 @@ inline void parallel_for_dynamic(std::size_t n, bool parallel, const Body& body)
   }
 }
 
+// body(begin, count) over [0, n) in pieces of `chunk` elements, on OpenMP threads when `parallel`: element-wise
+// kernels whose inner loop is a function of its own (a memset, a loop compiled for wider vectors).
+template <class Body>
+inline void parallel_chunks(std::size_t n, std::size_t chunk, bool parallel, const Body& body) {
+  parallel_for((n + chunk - 1) / chunk, parallel, [&](std::size_t c) {
+    const std::size_t begin = c * chunk;
+    body(begin, n - begin < chunk ? n - begin : chunk);
+  });
+}
+
 // The same for an element-wise body the compiler should vectorise.
 template <class Body>
 inline void parallel_for_simd(std::size_t n, bool parallel, const Body& body) {

@@ -1,6 +1,5 @@
 #pragma once
 // GELU (exact erf form) and row softmax.
-#include <algorithm>
 #include <cstddef>
 #include <type_traits>
 
@@ -70,35 +69,33 @@ void gelu_backward_inplace_rows(const T* x, T* d, std::size_t n) {
   gelu_backward_inplace_span(x, d, n);
 }
 
-// Elements per parallel item of an element-wise kernel.
-inline constexpr std::size_t elementwise_chunk = std::size_t(1) << 12;
+// body(begin, count) over chunks of 4K elements of an n-element GELU, on the threads from 16K elements.
+template <class Body>
+void gelu_chunks(std::size_t n, const Body& body) {
+  mae::detail::parallel_chunks(n, std::size_t(1) << 12, n > parallel_elems / 4, body);
+}
 
 }  // namespace detail
 
 // y = x Φ(x) = ½ x (1 + erf(x/√2))
 template <class T>
 void gelu_forward(const T* x, T* y, std::size_t n) {
-  constexpr std::size_t chunk = detail::elementwise_chunk;
-  mae::detail::parallel_for((n + chunk - 1) / chunk, n > detail::parallel_elems / 4, [=](std::size_t c) {
-    detail::gelu_forward_rows(x + c * chunk, y + c * chunk, std::min(chunk, n - c * chunk));
-  });
+  detail::gelu_chunks(n, [=](std::size_t i, std::size_t len) { detail::gelu_forward_rows(x + i, y + i, len); });
 }
 
 // dx += dy * (Φ(x) + x φ(x))
 template <class T>
 void gelu_backward(const T* x, const T* dy, T* dx, std::size_t n) {
-  constexpr std::size_t chunk = detail::elementwise_chunk;
-  mae::detail::parallel_for((n + chunk - 1) / chunk, n > detail::parallel_elems / 4, [=](std::size_t c) {
-    detail::gelu_backward_rows(x + c * chunk, dy + c * chunk, dx + c * chunk, std::min(chunk, n - c * chunk));
+  detail::gelu_chunks(n, [=](std::size_t i, std::size_t len) {
+    detail::gelu_backward_rows(x + i, dy + i, dx + i, len);
   });
 }
 
 // d *= Φ(x) + x φ(x): the gradient through GELU written over the gradient of its output (the fused MLP).
 template <class T>
 void gelu_backward_inplace(const T* x, T* d, std::size_t n) {
-  constexpr std::size_t chunk = detail::elementwise_chunk;
-  mae::detail::parallel_for((n + chunk - 1) / chunk, n > detail::parallel_elems / 4, [=](std::size_t c) {
-    detail::gelu_backward_inplace_rows(x + c * chunk, d + c * chunk, std::min(chunk, n - c * chunk));
+  detail::gelu_chunks(n, [=](std::size_t i, std::size_t len) {
+    detail::gelu_backward_inplace_rows(x + i, d + i, len);
   });
 }
 

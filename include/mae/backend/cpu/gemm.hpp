@@ -344,12 +344,13 @@ constexpr std::size_t gemm_unshared_tile_elems(const gemm_tiling& t, std::size_t
 
 // C = init, then C += alpha op(A) op(B), tile by tile: init(i0, m, j0, n, C_tile) prepares each tile (beta
 // scaling, bias broadcast) right before it accumulates, while it is hot in cache. shared_buffer and tile_buffer
-// as in packed_gemm; tiny products run as plain loops.
+// as in packed_gemm; tiny products run as plain loops. With b_packed, shared_buffer already holds op(B) as the
+// AVX-512 kernel packed it in an earlier call of this shape (frozen weights); Eigen's path packs it anyway.
 template <class T, class Init, class SharedBuffer, class TileBuffer>
 void gemm_tiled_with(bool transA, bool transB, std::size_t M, std::size_t N, std::size_t K, T alpha, const T* A,
                      std::size_t lda, const T* B, std::size_t ldb, T* C, std::size_t ldc,
                      const SharedBuffer& shared_buffer, const TileBuffer& tile_buffer, bool parallel,
-                     const Init& init) {
+                     const Init& init, [[maybe_unused]] bool b_packed = false) {
   if (M == 0 || N == 0) return;
   if (K == 0 || alpha == T(0) || M * N * K <= small_gemm_madds) {
     init(0, M, 0, N, C);
@@ -365,7 +366,7 @@ void gemm_tiled_with(bool transA, bool transB, std::size_t M, std::size_t N, std
     if constexpr (std::is_same_v<T, float>) {
       if (avx512_gemm_active()) {
         avx512_gemm<TransA, TransB>::run(M, N, K, alpha, A, lda, B, ldb, C, ldc, t, shared_buffer, tile_buffer,
-                                         parallel, init);
+                                         parallel, init, b_packed);
         return;
       }
     }

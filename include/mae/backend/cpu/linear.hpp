@@ -38,28 +38,26 @@ struct weight_cache {
 
 // linear_forward, W's packing taken from `cache` when it was made from this weight for this shape, and made
 // there otherwise. The same packed data feeds the same kernel: the bits of linear_forward. Where the AVX-512
-// kernel does not run (other CPUs, double, tiny products), plain linear_forward.
+// kernel does not run (other CPUs, double), plain linear_forward: Eigen's path has no packing to keep.
 template <class T>
 void linear_forward(const T* x, const T* W, const T* b, T* y, std::size_t rows, std::size_t in, std::size_t out,
                     weight_cache& cache) {
-#if MAE_AVX512_GEMM
   if constexpr (std::is_same_v<T, float>) {
-    if (detail::avx512_gemm_active() && in != 0 && rows * out * in > detail::small_gemm_madds) {
+    if (detail::avx512_gemm_active()) {
       packed_weight& p = cache.find(W);
       const bool ready = p.weight == W && p.rows == rows && p.in == in && p.out == out;
-      const detail::gemm_tiling t = detail::make_gemm_tiling(rows, out, in);
-      if (!ready) {
-        p = {W, rows, in, out, {}};
-        p.data.resize(detail::avx512_packed_b_elems(t.tiles_n, t.tile_n, in));
-      }
-      detail::avx512_gemm<false, true>::run(
-          rows, out, in, 1.0f, x, in, W, in, y, out, t, [&](std::size_t) { return p.data.data(); },
-          [](std::size_t elems) { return detail::packing_buffer<float>(elems); },
-          rows * out * in > detail::parallel_gemm_madds, detail::row_init<float>{b, out}, ready);
+      if (!ready) p = {W, rows, in, out, {}};
+      detail::gemm_tiled_with(
+          false, true, rows, out, in, 1.0f, x, in, W, in, y, out,
+          [&](std::size_t elems) {
+            if (p.data.size() < elems) p.data.resize(elems);
+            return p.data.data();
+          },
+          [](std::size_t elems) { return detail::packing_buffer<float>(elems); }, true,
+          detail::row_init<float>{b, out}, ready);
       return;
     }
   }
-#endif
   (void)cache;
   linear_forward(x, W, b, y, rows, in, out);
 }
