@@ -40,3 +40,44 @@ TEST_CASE("the second and later training steps allocate nothing, on the heap or 
   CHECK(trainer.tape().backend_allocations() == arena_before);
   CHECK(trainer.tape().node_count() > 30);  // the steps did record a whole model (37 nodes, 3 blocks)
 }
+
+TEST_CASE("backward scratch: every node's starts at the same place, the largest node sizes the region") {
+  using namespace mae;
+  Tape<> tape;
+  struct Noop {
+    void backward() const {}
+  };
+  float* first = tape.scratch<float>(100);
+  tape.record(Noop{});
+  float* second = tape.scratch<float>(100);
+  float* second_more = tape.scratch<float>(10);  // the same node's next buffer comes after its first
+  tape.record(Noop{});
+  CHECK(second == first);
+  CHECK(second_more >= second + 100);
+  float* spilled = tape.scratch<float>(1 << 20);  // more than the region holds: a new chunk, earlier ones kept
+  CHECK(spilled != first);
+  tape.record(Noop{});
+  tape.reset();  // one chunk again, holding the largest node's scratch
+  const auto allocations = tape.backend_allocations();
+  tape.scratch<float>(100);
+  tape.record(Noop{});
+  tape.scratch<float>(1 << 20);
+  CHECK(tape.backend_allocations() == allocations);
+}
+
+TEST_CASE("an arena merges its chunks into one of the most it held at once") {
+  mae::Arena<mae::backends::cpu> arena;
+  void* a = arena.allocate(1000);
+  arena.rewind();
+  CHECK(arena.allocate(512) == a);
+  void* big = arena.allocate(4 << 20);  // spills: a chunk of its own; the 512 bytes before it stay valid
+  CHECK(big != a);
+  arena.rewind();
+  CHECK(arena.allocate(64) == big);  // rewinding starts at the newest chunk
+  arena.reset();
+  CHECK(arena.capacity() == 512 + (4 << 20));
+  const auto allocations = arena.backend_allocations();
+  CHECK(arena.allocate(512) != nullptr);
+  CHECK(arena.allocate(4 << 20) != nullptr);
+  CHECK(arena.backend_allocations() == allocations);  // the same cycle again fits without the backend
+}

@@ -1,6 +1,8 @@
 #pragma once
 // A bump allocator whose memory survives reset(): a training step allocates the same sequence of buffers
-// every time, so after the first step it never touches the heap again.
+// every time, so after the first step it never touches the heap again. rewind() starts again at the newest
+// chunk's beginning, for buffers whose lives do not overlap (the tape's backward scratch); allocations made
+// before it stay valid until reset().
 #include <algorithm>
 #include <cstddef>
 #include <vector>
@@ -30,21 +32,26 @@ class Arena {
     }
     void* p = chunks_[chunk_].data + used_;
     used_ += bytes;
+    since_rewind_ += bytes;
+    peak_ = std::max(peak_, since_rewind_);
     return p;
   }
 
-  // Forget every allocation. If the last cycle spilled over several chunks, merge them into one so the
-  // next cycle of the same size fits in a single chunk.
+  void rewind() {
+    chunk_ = chunks_.empty() ? 0 : chunks_.size() - 1;
+    used_ = since_rewind_ = 0;
+  }
+
+  // Forget every allocation. If the last cycle spilled over several chunks, merge them into one that holds
+  // the most it used at once, so the next cycle of the same sizes fits in a single chunk.
   void reset() {
     if (chunks_.size() > 1) {
-      std::size_t total = 0;
-      for (auto& c : chunks_) total += c.capacity;
       release();
-      chunks_.push_back({static_cast<std::byte*>(backend_traits<B>::allocate(total)), total});
+      chunks_.push_back({static_cast<std::byte*>(backend_traits<B>::allocate(peak_)), peak_});
       ++allocations_;
     }
     chunk_ = 0;
-    used_ = 0;
+    used_ = since_rewind_ = 0;
   }
 
   std::size_t capacity() const {
@@ -62,7 +69,7 @@ class Arena {
     chunks_.clear();
   }
   std::vector<Chunk> chunks_;
-  std::size_t chunk_ = 0, used_ = 0, allocations_ = 0;
+  std::size_t chunk_ = 0, used_ = 0, since_rewind_ = 0, peak_ = 0, allocations_ = 0;
 };
 
 }  // namespace mae

@@ -18,7 +18,7 @@ Var<T, Shape<Bt, N, D3 / 3>, B> attention(Tape<B>& tape, Var<T, Shape<Bt, N, D3>
   T* probs = tape.template alloc<T>(batch * Heads * n * n);
   kernels<B>::attention_forward(qkv.value, out.value, probs, batch, n, Heads, hd);
   if (out.grad) {
-    T* scratch = tape.template alloc<T>(kernels<B>::attention_scratch_elems(batch, n, Heads, hd));
+    T* scratch = tape.template scratch<T>(kernels<B>::attention_scratch_elems(batch, n, Heads, hd));
     struct Node {
       Var<T, Shape<Bt, N, D3>, B> qkv;
       const T *probs, *dout;
@@ -72,7 +72,7 @@ Var<T, Shape<Bt, N, D>, B> self_attention(Tape<B>& tape, Var<T, Shape<Bt, N, D>,
         kernels<B>::linear_backward(x.value, wqkv.value, dqkv, x.grad, wqkv.grad, bqkv.grad, rows, D, 3 * D);
       }
     };
-    const auto scratch = [&](std::size_t elems) { return qkv_grad ? tape.template alloc<T>(elems) : nullptr; };
+    const auto scratch = [&](std::size_t elems) { return qkv_grad ? tape.template scratch<T>(elems) : nullptr; };
     tape.record(Node{x, wqkv, bqkv, wproj, bproj, qkv.value, heads.value, probs, y.grad, scratch(rows * D),
                      scratch(rows * 3 * D), scratch(kernels<B>::attention_scratch_elems(batch, n, Heads, hd))});
   }

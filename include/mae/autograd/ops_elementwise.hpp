@@ -58,7 +58,7 @@ Var<T, Sa, B> sub(Tape<B>& tape, Var<T, Sa, B> a, Var<T, Sb, B> b) {
         }
       }
     };
-    tape.record(Node{a.grad, b.grad, b.grad ? tape.template alloc<T>(inner) : nullptr, y.grad, outer, inner});
+    tape.record(Node{a.grad, b.grad, b.grad ? tape.template scratch<T>(inner) : nullptr, y.grad, outer, inner});
   }
   tape.check("sub", y);
   return y;
@@ -84,7 +84,7 @@ Var<T, Sa, B> mul(Tape<B>& tape, Var<T, Sa, B> a, Var<T, Sb, B> b) {
         }
       }
     };
-    tape.record(Node{a, b, y.grad, b.grad ? tape.template alloc<T>(a.size()) : nullptr, outer, inner});
+    tape.record(Node{a, b, y.grad, b.grad ? tape.template scratch<T>(a.size()) : nullptr, outer, inner});
   }
   tape.check("mul", y);
   return y;

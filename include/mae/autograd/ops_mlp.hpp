@@ -45,7 +45,7 @@ Var<T, with_last<S, Out>, B> mlp(Tape<B>& tape, Var<T, S, B> x, Var<T, Shape<Hid
         kernels<B>::linear_backward(x.value, w1.value, dh, x.grad, w1.grad, b1.grad, rows, In, Hidden);
       }
     };
-    tape.record(Node{x, w1, b1, w2, b2, h.value, a.value, y.grad, fc1_grad ? tape.template alloc<T>(n) : nullptr,
+    tape.record(Node{x, w1, b1, w2, b2, h.value, a.value, y.grad, fc1_grad ? tape.template scratch<T>(n) : nullptr,
                      rows});
   }
   tape.check("linear", y);

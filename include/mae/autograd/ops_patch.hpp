@@ -27,7 +27,7 @@ auto patchify(Tape<B>& tape, Var<T, Shape<Bt, C, H, W>, B> img) {
         kernels<B>::accumulate(dimg, scratch, batch * C * H * W);
       }
     };
-    tape.record(Node{img.grad, tape.template alloc<T>(img.size()), y.grad, batch});
+    tape.record(Node{img.grad, tape.template scratch<T>(img.size()), y.grad, batch});
   }
   return y;
 }
@@ -50,7 +50,7 @@ Var<T, Shape<Bt, C, H, W>, B> unpatchify(Tape<B>& tape, Var<T, Shape<Bt, L, PPC>
         kernels<B>::accumulate(dx, scratch, batch * L * PPC);
       }
     };
-    tape.record(Node{x.grad, tape.template alloc<T>(x.size()), y.grad, batch});
+    tape.record(Node{x.grad, tape.template scratch<T>(x.size()), y.grad, batch});
   }
   return y;
 }

@@ -50,6 +50,17 @@ class Tape {
   template <class T>
   T* alloc(std::size_t n) { return static_cast<T*>(data_.allocate(n * sizeof(T))); }
 
+  // Working memory that only the backward of the node recorded next uses. One node's backward runs at a time,
+  // so all nodes share one region: a step's scratch costs its largest node's, not the sum over nodes.
+  template <class T>
+  T* scratch(std::size_t n) {
+    if (scratch_node_ != nodes_.size()) {
+      scratch_.rewind();
+      scratch_node_ = nodes_.size();
+    }
+    return static_cast<T*>(scratch_.allocate(n * sizeof(T)));
+  }
+
   // A fresh activation; it gets a zeroed gradient buffer when some input of its op needs one.
   template <class T, class S>
   Var<T, S, B> var(const dims_t<S>& dims, bool needs_grad) {
@@ -90,6 +101,8 @@ class Tape {
     nodes_.clear();
     nodes_arena_.reset();
     data_.reset();
+    scratch_.reset();
+    scratch_node_ = no_node;
   }
 
   void run_backward() {
@@ -97,7 +110,9 @@ class Tape {
   }
 
   std::size_t node_count() const noexcept { return nodes_.size(); }
-  std::size_t backend_allocations() const { return data_.backend_allocations() + nodes_arena_.backend_allocations(); }
+  std::size_t backend_allocations() const {
+    return data_.backend_allocations() + scratch_.backend_allocations() + nodes_arena_.backend_allocations();
+  }
 
   // Module path for messages, e.g. "blocks.3.attn". Pushed by modules with an RAII guard; costs nothing else.
   class ScopeGuard {
@@ -147,7 +162,9 @@ class Tape {
   bool check_finite_ = false;
   bool frozen_ = false;
   typename kernels<B>::weight_cache weight_cache_;
-  Arena<B> data_;
+  static constexpr std::size_t no_node = ~std::size_t{0};
+  Arena<B> data_, scratch_;
+  std::size_t scratch_node_ = no_node;
   Arena<backends::cpu> nodes_arena_;
   std::vector<EntryBase*> nodes_;
   std::array<std::pair<const char*, int>, 8> scope_{};
