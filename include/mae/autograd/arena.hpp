@@ -54,6 +54,12 @@ class Arena {
     used_ = since_rewind_ = 0;
   }
 
+  // Gives every chunk back (allocations since reset() are gone); the next cycle starts from the backend.
+  void free_memory() {
+    release();
+    chunk_ = used_ = since_rewind_ = 0;
+  }
+
   std::size_t capacity() const {
     std::size_t total = 0;
     for (auto& c : chunks_) total += c.capacity;

@@ -6,7 +6,7 @@ namespace mae {
 
 template <class T, class S, class B>
 Var<T, S, B> gelu(Tape<B>& tape, Var<T, S, B> x) {
-  auto y = tape.template var<T, S>(x.dims, x.requires_grad());
+  auto y = tape.template output<T, S>(x.dims, x);
   kernels<B>::gelu_forward(x.value, y.value, x.size());
   if (y.grad) {
     struct Node {
@@ -23,7 +23,7 @@ Var<T, S, B> gelu(Tape<B>& tape, Var<T, S, B> x) {
 template <class T, class S, class B>
 Var<T, S, B> softmax(Tape<B>& tape, Var<T, S, B> x) {
   const std::size_t cols = x.dims[S::rank - 1], rows = x.size() / cols;
-  auto y = tape.template var<T, S>(x.dims, x.requires_grad());
+  auto y = tape.template output<T, S>(x.dims, x);
   kernels<B>::softmax_forward(x.value, y.value, rows, cols);
   if (y.grad) {
     struct Node {

@@ -14,7 +14,7 @@ Var<T, Shape<Bt, N, D3 / 3>, B> attention(Tape<B>& tape, Var<T, Shape<Bt, N, D3>
   constexpr std::size_t D = D3 / 3, hd = D / Heads;
   using Out = Shape<Bt, N, D>;
   const std::size_t batch = qkv.dims[0], n = qkv.dims[1];
-  auto out = tape.template var<T, Out>({batch, n, D}, qkv.requires_grad());
+  auto out = tape.template output<T, Out>({batch, n, D}, qkv);
   T* probs = tape.template alloc<T>(batch * Heads * n * n);
   kernels<B>::attention_forward(qkv.value, out.value, probs, batch, n, Heads, hd);
   if (out.grad) {
@@ -53,7 +53,7 @@ Var<T, Shape<Bt, N, D>, B> self_attention(Tape<B>& tape, Var<T, Shape<Bt, N, D>,
   tape.check("linear", qkv);
   kernels<B>::attention_forward(qkv.value, heads.value, probs, batch, n, Heads, hd);
   tape.check("attention", heads);
-  auto y = tape.template var<T, Shape<Bt, N, D>>(x.dims, qkv_grad || wproj.requires_grad() || bproj.requires_grad());
+  auto y = tape.template output<T, Shape<Bt, N, D>>(x.dims, x, wqkv, bqkv, wproj, bproj);
   detail::linear_forward(tape, heads.value, wproj.value, bproj.value, y.value, rows, D, D);
   if (y.grad) {
     struct Node {

@@ -21,7 +21,7 @@ std::size_t broadcast_inner(const char* op, const dims_t<Sa>& a, const dims_t<Sb
 template <class T, class Sa, class Sb, class B>
 Var<T, Sa, B> add(Tape<B>& tape, Var<T, Sa, B> a, Var<T, Sb, B> b) {
   const std::size_t inner = detail::broadcast_inner<Sa, Sb>("add", a.dims, b.dims), outer = a.size() / inner;
-  auto y = tape.template var<T, Sa>(a.dims, a.requires_grad() || b.requires_grad());
+  auto y = tape.template output<T, Sa>(a.dims, a, b);
   kernels<B>::add_rowvec(a.value, b.value, y.value, outer, inner);
   if (y.grad) {
     struct Node {
@@ -42,7 +42,7 @@ Var<T, Sa, B> add(Tape<B>& tape, Var<T, Sa, B> a, Var<T, Sb, B> b) {
 template <class T, class Sa, class Sb, class B>
 Var<T, Sa, B> sub(Tape<B>& tape, Var<T, Sa, B> a, Var<T, Sb, B> b) {
   const std::size_t inner = detail::broadcast_inner<Sa, Sb>("sub", a.dims, b.dims), outer = a.size() / inner;
-  auto y = tape.template var<T, Sa>(a.dims, a.requires_grad() || b.requires_grad());
+  auto y = tape.template output<T, Sa>(a.dims, a, b);
   kernels<B>::sub_rowvec(a.value, b.value, y.value, outer, inner);
   if (y.grad) {
     struct Node {
@@ -67,7 +67,7 @@ Var<T, Sa, B> sub(Tape<B>& tape, Var<T, Sa, B> a, Var<T, Sb, B> b) {
 template <class T, class Sa, class Sb, class B>
 Var<T, Sa, B> mul(Tape<B>& tape, Var<T, Sa, B> a, Var<T, Sb, B> b) {
   const std::size_t inner = detail::broadcast_inner<Sa, Sb>("mul", a.dims, b.dims), outer = a.size() / inner;
-  auto y = tape.template var<T, Sa>(a.dims, a.requires_grad() || b.requires_grad());
+  auto y = tape.template output<T, Sa>(a.dims, a, b);
   kernels<B>::mul_rowvec(a.value, b.value, y.value, outer, inner);
   if (y.grad) {
     struct Node {
@@ -92,7 +92,7 @@ Var<T, Sa, B> mul(Tape<B>& tape, Var<T, Sa, B> a, Var<T, Sb, B> b) {
 
 template <class T, class S, class B>
 Var<T, S, B> scale(Tape<B>& tape, Var<T, S, B> x, T s) {
-  auto y = tape.template var<T, S>(x.dims, x.requires_grad());
+  auto y = tape.template output<T, S>(x.dims, x);
   kernels<B>::zero(y.value, y.size());
   kernels<B>::axpy(s, x.value, y.value, x.size());
   if (y.grad) {
@@ -111,7 +111,7 @@ Var<T, S, B> scale(Tape<B>& tape, Var<T, S, B> x, T s) {
 
 template <class T, class S, class B>
 Var<T, Shape<>, B> sum(Tape<B>& tape, Var<T, S, B> x, T factor = T(1)) {
-  auto y = tape.template var<T, Shape<>>({}, x.requires_grad());
+  auto y = tape.template output<T, Shape<>>({}, x);
   kernels<B>::sum(x.value, x.size(), factor, y.value);
   if (y.grad) {
     struct Node {

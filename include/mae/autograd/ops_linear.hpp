@@ -22,8 +22,8 @@ Var<T, with_last<S, Out>, B> linear(Tape<B>& tape, Var<T, S, B> x, Var<T, Shape<
                                     Var<T, Shape<Out>, B> b) {
   static_assert(last_extent<S> == In, "linear: the input's last extent must equal the weight's in-features");
   const std::size_t rows = x.size() / In;
-  auto y = tape.template var<T, with_last<S, Out>>(dims_with<with_last<S, Out>, Out>(x.dims, S::rank - 1),
-                                                     x.requires_grad() || w.requires_grad() || b.requires_grad());
+  auto y = tape.template output<T, with_last<S, Out>>(dims_with<with_last<S, Out>, Out>(x.dims, S::rank - 1), x, w,
+                                                        b);
   detail::linear_forward(tape, x.value, w.value, b.value, y.value, rows, In, Out);
   if (y.grad) {
     struct Node {

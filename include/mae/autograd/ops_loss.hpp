@@ -15,7 +15,7 @@ Var<T, Shape<>, B> masked_mse(Tape<B>& tape, Var<T, Shape<Bt, L, P>, B> pred, Va
   const std::size_t batch = pred.dims[0], l = pred.dims[1];
   MAE_CHECK(target.dims == pred.dims,
             "masked_mse: pred " + to_string(pred.dims) + " and target " + to_string(target.dims) + " differ");
-  auto loss = tape.template var<T, Shape<>>({}, pred.requires_grad());
+  auto loss = tape.template output<T, Shape<>>({}, pred);
   T* target_norm = tape.template alloc<T>(pred.size());
   kernels<B>::masked_mse_forward(pred.value, target.value, mask, target_norm, loss.value, batch, l, P, norm_pix, eps);
   if (loss.grad) {
@@ -39,7 +39,7 @@ Var<T, Shape<>, B> masked_l1(Tape<B>& tape, Var<T, Shape<Bt, L, P>, B> pred, Var
                              const T* mask) {
   MAE_CHECK(target.dims == pred.dims,
             "masked_l1: pred " + to_string(pred.dims) + " and target " + to_string(target.dims) + " differ");
-  auto loss = tape.template var<T, Shape<>>({}, pred.requires_grad());
+  auto loss = tape.template output<T, Shape<>>({}, pred);
   const std::size_t rows = pred.dims[0] * pred.dims[1];
   kernels<B>::l1_forward(pred.value, target.value, mask, loss.value, rows, P);
   if (loss.grad) {
@@ -59,7 +59,7 @@ Var<T, Shape<>, B> masked_l1(Tape<B>& tape, Var<T, Shape<Bt, L, P>, B> pred, Var
 template <class T, std::size_t Bt, std::size_t C, class B>
 Var<T, Shape<>, B> cross_entropy(Tape<B>& tape, Var<T, Shape<Bt, C>, B> logits, const std::int32_t* labels) {
   const std::size_t rows = logits.dims[0];
-  auto loss = tape.template var<T, Shape<>>({}, logits.requires_grad());
+  auto loss = tape.template output<T, Shape<>>({}, logits);
   T* probs = tape.template alloc<T>(logits.size());
   kernels<B>::cross_entropy_forward(logits.value, labels, probs, loss.value, rows, C);
   if (loss.grad) {

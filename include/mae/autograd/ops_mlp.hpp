@@ -25,8 +25,8 @@ Var<T, with_last<S, Out>, B> mlp(Tape<B>& tape, Var<T, S, B> x, Var<T, Shape<Hid
   tape.check("linear", h);
   kernels<B>::gelu_forward(h.value, a.value, n);
   tape.check("gelu", a);
-  auto y = tape.template var<T, with_last<S, Out>>(dims_with<with_last<S, Out>, Out>(x.dims, S::rank - 1),
-                                                     fc1_grad || w2.requires_grad() || b2.requires_grad());
+  auto y = tape.template output<T, with_last<S, Out>>(dims_with<with_last<S, Out>, Out>(x.dims, S::rank - 1), x, w1,
+                                                        b1, w2, b2);
   detail::linear_forward(tape, a.value, w2.value, b2.value, y.value, rows, Hidden, Out);
   if (y.grad) {
     struct Node {

@@ -8,7 +8,7 @@ template <class T, class S, class B, std::size_t D>
 Var<T, S, B> layer_norm(Tape<B>& tape, Var<T, S, B> x, Var<T, Shape<D>, B> w, Var<T, Shape<D>, B> b, T eps) {
   static_assert(S::extents[S::rank - 1] == D, "layer_norm: the input's last extent must equal the weight's size");
   const std::size_t rows = x.size() / D;
-  auto y = tape.template var<T, S>(x.dims, x.requires_grad() || w.requires_grad() || b.requires_grad());
+  auto y = tape.template output<T, S>(x.dims, x, w, b);
   T* mean = tape.template alloc<T>(rows);
   T* rstd = tape.template alloc<T>(rows);
   kernels<B>::layernorm_forward(x.value, w.value, b.value, y.value, mean, rstd, rows, D, eps);

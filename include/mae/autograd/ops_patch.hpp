@@ -15,7 +15,7 @@ template <std::size_t P, class T, std::size_t Bt, std::size_t C, std::size_t H, 
 auto patchify(Tape<B>& tape, Var<T, Shape<Bt, C, H, W>, B> img) {
   using G = patch_grid<C, H, W, P>;
   const std::size_t batch = img.dims[0];
-  auto y = tape.template var<T, Shape<Bt, G::tokens, G::width>>({batch, G::tokens, G::width}, img.requires_grad());
+  auto y = tape.template output<T, Shape<Bt, G::tokens, G::width>>({batch, G::tokens, G::width}, img);
   kernels<B>::patchify(img.value, y.value, batch, C, H, W, P);
   if (y.grad) {
     struct Node {
@@ -38,7 +38,7 @@ Var<T, Shape<Bt, C, H, W>, B> unpatchify(Tape<B>& tape, Var<T, Shape<Bt, L, PPC>
   using G = patch_grid<C, H, W, P>;
   static_assert(L == G::tokens && PPC == G::width, "unpatchify: tokens or patch width do not fit the image");
   const std::size_t batch = x.dims[0];
-  auto y = tape.template var<T, Shape<Bt, C, H, W>>({batch, C, H, W}, x.requires_grad());
+  auto y = tape.template output<T, Shape<Bt, C, H, W>>({batch, C, H, W}, x);
   kernels<B>::unpatchify(x.value, y.value, batch, C, H, W, P);
   if (y.grad) {
     struct Node {
@@ -62,7 +62,7 @@ auto patch_rows_conv(Tape<B>& tape, Var<T, Shape<Bt, C, H, W>, B> img) {
   using G = patch_grid<C, H, W, P>;
   MAE_CHECK(!img.requires_grad(), "patch_rows_conv: gradients into images are not supported");
   const std::size_t batch = img.dims[0];
-  auto y = tape.template var<T, Shape<Bt, G::tokens, G::width>>({batch, G::tokens, G::width}, false);
+  auto y = tape.template output<T, Shape<Bt, G::tokens, G::width>>({batch, G::tokens, G::width});
   kernels<B>::patchify_conv(img.value, y.value, batch, C, H, W, P);
   return y;
 }

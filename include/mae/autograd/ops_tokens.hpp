@@ -23,7 +23,7 @@ Var<T, Shape<Bt, Nout, D>, B> gather_tokens(Tape<B>& tape, Var<T, Shape<Bt, N, D
                                             std::size_t nout = Nout) {
   token_count(Nout, nout, "gather_tokens");
   const std::size_t batch = x.dims[0];
-  auto y = tape.template var<T, Shape<Bt, Nout, D>>({batch, nout, D}, x.requires_grad());
+  auto y = tape.template output<T, Shape<Bt, Nout, D>>({batch, nout, D}, x);
   kernels<B>::gather_tokens(x.value, idx, y.value, batch, x.dims[1], nout, D);
   if (y.grad) {
     struct Node {
@@ -47,7 +47,7 @@ Var<T, Shape<Bt, Count, D>, B> slice_tokens(Tape<B>& tape, Var<T, Shape<Bt, N, D
   const std::size_t batch = x.dims[0], n = x.dims[1];
   MAE_CHECK(begin + count <= n, "slice_tokens: tokens [" + std::to_string(begin) + ", " +
                                     std::to_string(begin + count) + ") of " + to_string(x.dims));
-  auto y = tape.template var<T, Shape<Bt, Count, D>>({batch, count, D}, x.requires_grad());
+  auto y = tape.template output<T, Shape<Bt, Count, D>>({batch, count, D}, x);
   kernels<B>::copy_blocks(x.value + begin * D, n * D, y.value, count * D, count * D, batch);
   if (y.grad) {
     struct Node {
@@ -71,8 +71,7 @@ Var<T, Shape<Bt, concat_extent<Na, Nb>, D>, B> concat_tokens(Tape<B>& tape, Var<
   const std::size_t batch = a.dims[0], na = a.dims[1], nb = b.dims[1], n = na + nb;
   MAE_CHECK(b.dims[0] == batch, "concat_tokens: batch sizes of " + to_string(a.dims) + " and " + to_string(b.dims) +
                                     " differ");
-  auto y = tape.template var<T, Shape<Bt, concat_extent<Na, Nb>, D>>({batch, n, D},
-                                                                     a.requires_grad() || b.requires_grad());
+  auto y = tape.template output<T, Shape<Bt, concat_extent<Na, Nb>, D>>({batch, n, D}, a, b);
   kernels<B>::copy_blocks(a.value, na * D, y.value, n * D, na * D, batch);
   kernels<B>::copy_blocks(b.value, nb * D, y.value + na * D, n * D, nb * D, batch);
   if (y.grad) {
@@ -96,7 +95,7 @@ template <std::size_t Count, std::size_t Bt = dyn, class T, std::size_t D, class
 Var<T, Shape<Bt, Count, D>, B> expand_token(Tape<B>& tape, Var<T, Shape<1, 1, D>, B> token, std::size_t batch,
                                             std::size_t count = Count) {
   token_count(Count, count, "expand_token");
-  auto y = tape.template var<T, Shape<Bt, Count, D>>({batch, count, D}, token.requires_grad());
+  auto y = tape.template output<T, Shape<Bt, Count, D>>({batch, count, D}, token);
   kernels<B>::copy_blocks(token.value, 0, y.value, D, D, batch * count);
   if (y.grad) {
     struct Node {

@@ -2,12 +2,15 @@
 // The tape: a forward pass records one node per differentiable op; backward() replays them in reverse.
 // Nodes and activations live in arenas that are reused from step to step (no heap traffic once warm).
 // With recording off the same forward code runs as plain inference: no gradients, no nodes.
+#include <algorithm>
 #include <array>
+#include <cstdint>
 #include <string>
 #include <type_traits>
 #include <vector>
 
 #include "mae/autograd/arena.hpp"
+#include "mae/autograd/gradient_plan.hpp"
 #include "mae/autograd/var.hpp"
 
 namespace mae {
@@ -61,14 +64,18 @@ class Tape {
     return static_cast<T*>(scratch_.allocate(n * sizeof(T)));
   }
 
-  // A fresh activation; it gets a zeroed gradient buffer when some input of its op needs one.
-  template <class T, class S>
-  Var<T, S, B> var(const dims_t<S>& dims, bool needs_grad) {
-    Var<T, S, B> v{alloc<T>(product(dims)), nullptr, resolve_dims<S>(dims, "Tape::var")};
-    if (recording_ && needs_grad) {
-      v.grad = alloc<T>(v.size());
-      kernels<B>::zero(v.grad, v.size());
-    }
+  // The output of an op that reads `inputs`. When recording and one of them needs a gradient, it gets a gradient
+  // buffer: backward's working memory, live from the backward of the last op reading it down to its producer's.
+  // Buffers whose lives do not overlap share memory, placed by a plan made from the previous step (steps record
+  // the same graph); each is zeroed just before its first write. Read parameters' gradients after backward,
+  // not these.
+  template <class T, class S, class... Inputs>
+  Var<T, S, B> output(const dims_t<S>& dims, const Inputs&... inputs) {
+    Var<T, S, B> v{alloc<T>(product(dims)), nullptr, resolve_dims<S>(dims, "Tape::output")};
+    if (!recording_ || !(false || ... || inputs.requires_grad())) return v;
+    (read(inputs.slot), ...);
+    v.slot = static_cast<std::uint32_t>(lives_.size());
+    v.grad = reinterpret_cast<T*>(gradient_buffer(v.size() * sizeof(T)));
     return v;
   }
 
@@ -85,6 +92,7 @@ class Tape {
   template <class T>
   void backward(Var<T, Shape<>, B> loss, T seed = T(1)) {
     MAE_CHECK(loss.grad, "Tape::backward: the loss does not depend on any parameter (nothing was recorded)");
+    begin_backward(loss.slot);
     kernels<B>::fill(loss.grad, 1, seed);
     run_backward();
   }
@@ -92,6 +100,7 @@ class Tape {
   template <class T, class S>
   void backward(Var<T, S, B> out, const T* dy) {
     MAE_CHECK(out.grad, "Tape::backward: the output does not depend on anything that needs a gradient");
+    begin_backward(out.slot);
     kernels<B>::copy(dy, out.grad, out.size());
     run_backward();
   }
@@ -103,15 +112,23 @@ class Tape {
     data_.reset();
     scratch_.reset();
     scratch_node_ = no_node;
-  }
-
-  void run_backward() {
-    for (auto it = nodes_.rbegin(); it != nodes_.rend(); ++it) (*it)->run(*it);
+    grads_.reset();
+    lives_.clear();
+    grad_ptrs_.clear();
   }
 
   std::size_t node_count() const noexcept { return nodes_.size(); }
+  // Memory the gradients of op outputs need, as planned from the last backward; the sum of their sizes without
+  // sharing, for comparison.
+  std::size_t planned_gradient_bytes() const noexcept { return grads_.planned_bytes(); }
+  std::size_t gradient_bytes() const noexcept {
+    std::size_t total = 0;
+    for (const auto& life : lives_) total += life.bytes;
+    return total;
+  }
   std::size_t backend_allocations() const {
-    return data_.backend_allocations() + scratch_.backend_allocations() + nodes_arena_.backend_allocations();
+    return data_.backend_allocations() + scratch_.backend_allocations() + grads_.backend_allocations() +
+           nodes_arena_.backend_allocations();
   }
 
   // Module path for messages, e.g. "blocks.3.attn". Pushed by modules with an RAII guard; costs nothing else.
@@ -163,8 +180,55 @@ class Tape {
   bool frozen_ = false;
   typename kernels<B>::weight_cache weight_cache_;
   static constexpr std::size_t no_node = ~std::size_t{0};
+
+  void read(std::uint32_t slot) {
+    if (slot != no_slot) lives_[slot].last_reader = nodes_.size();
+  }
+  std::byte* gradient_buffer(std::size_t bytes) {
+    bytes = (bytes + Arena<B>::alignment - 1) / Arena<B>::alignment * Arena<B>::alignment;
+    grad_ptrs_.push_back(grads_.place(lives_.size(), {bytes, nodes_.size(), no_node}));
+    lives_.push_back({bytes, nodes_.size(), no_node});
+    return grad_ptrs_.back();
+  }
+
+  // Settles this step's gradient memory (GradientPlan) and zeroes the buffers live from the start: those no op
+  // reads, and the one backward starts from (seeded by the caller).
+  void begin_backward(std::uint32_t seeded) {
+    if (seeded != no_slot) lives_[seeded].last_reader = no_node;
+    grads_.settle(lives_);
+    zero_order_.resize(lives_.size());
+    for (std::uint32_t k = 0; k < zero_order_.size(); ++k) zero_order_[k] = k;
+    std::sort(zero_order_.begin(), zero_order_.end(),
+              [&](std::uint32_t a, std::uint32_t b) { return lives_[a].last_reader > lives_[b].last_reader; });
+    next_zero_ = 0;
+    zero_until(nodes_.size());
+  }
+  // Zeroes the gradient buffers first written by node i or a later one.
+  void zero_until(std::size_t i) {
+    for (; next_zero_ < zero_order_.size() && lives_[zero_order_[next_zero_]].last_reader >= i; ++next_zero_) {
+      const std::uint32_t k = zero_order_[next_zero_];
+      kernels<B>::zero(reinterpret_cast<float*>(grad_ptrs_[k]), lives_[k].bytes / sizeof(float));
+    }
+  }
+  // Gradients outside the plan (a step that has none yet, or left it) are dead once their producer's backward
+  // has run: their pages are given back, so such a step holds no more gradient memory than a planned one.
+  void run_backward() {
+    std::size_t live = lives_.size();
+    for (std::size_t i = nodes_.size(); i-- > 0;) {
+      zero_until(i);
+      nodes_[i]->run(nodes_[i]);
+      for (; live > grads_.placed() && lives_[live - 1].producer >= i; --live)
+        backend_traits<B>::discard(grad_ptrs_[live - 1], lives_[live - 1].bytes);
+    }
+  }
+
   Arena<B> data_, scratch_;
   std::size_t scratch_node_ = no_node;
+  GradientPlan<B> grads_;
+  std::vector<GradientLife> lives_;  // this step's gradient buffers, in creation order
+  std::vector<std::byte*> grad_ptrs_;
+  std::vector<std::uint32_t> zero_order_;  // buffers by first write, last node first
+  std::size_t next_zero_ = 0;
   Arena<backends::cpu> nodes_arena_;
   std::vector<EntryBase*> nodes_;
   std::array<std::pair<const char*, int>, 8> scope_{};

@@ -1,9 +1,13 @@
 #pragma once
 // Var: a handle on one value of the computation and its gradient (null when nothing upstream needs it).
 // Param: a trainable tensor that owns its value and gradient buffers.
+#include <cstdint>
+
 #include "mae/core/tensor.hpp"
 
 namespace mae {
+
+inline constexpr std::uint32_t no_slot = ~std::uint32_t{0};
 
 template <class T, class S, class B = backends::cpu>
 struct Var {
@@ -14,6 +18,7 @@ struct Var {
   T* value = nullptr;
   T* grad = nullptr;  // null: no gradient flows here
   dims_t<S> dims{};
+  std::uint32_t slot = no_slot;  // which of its tape's gradient buffers grad is (none for parameters)
 
   std::size_t size() const noexcept { return product(dims); }
   std::size_t dim(std::size_t i) const noexcept { return dims[i]; }

@@ -41,6 +41,7 @@ struct backend_traits<backends::cuda> {
   static constexpr std::size_t alignment = 256;  // cudaMalloc's; the cache hands out whole cudaMalloc blocks
   static void* allocate(std::size_t bytes) { return cuda_backend::caching_allocator::instance().allocate(bytes); }
   static void deallocate(void* p) noexcept { cuda_backend::caching_allocator::instance().deallocate(p); }
+  static void discard(void*, std::size_t) noexcept {}  // device memory stays committed
 };
 
 template <>

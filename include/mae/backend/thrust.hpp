@@ -32,6 +32,7 @@ struct backend_traits<backends::thrust<System>> {
   static constexpr std::size_t alignment = backend_traits<backends::cpu>::alignment;
   static void* allocate(std::size_t bytes) { return backend_traits<backends::cpu>::allocate(bytes); }
   static void deallocate(void* p) noexcept { backend_traits<backends::cpu>::deallocate(p); }
+  static void discard(void* p, std::size_t bytes) noexcept { backend_traits<backends::cpu>::discard(p, bytes); }
 };
 
 template <class System>

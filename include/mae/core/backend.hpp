@@ -2,8 +2,12 @@
 // Backend tags (namespace mae::backends). A tensor's backend is part of its type; kernels are customisation points
 // (`kernels<Backend>`) that each backend header under mae/backend/ specialises.
 #include <cstddef>
+#include <cstdint>
 #include <cstdlib>
 #include <new>
+#if defined(__linux__)
+#include <sys/mman.h>
+#endif
 
 namespace mae {
 
@@ -24,6 +28,18 @@ struct backend_traits<backends::cpu> {
     return p;
   }
   static void deallocate(void* p) noexcept { std::free(p); }
+  // The contents of [p, p + bytes) are dead: the whole pages inside it go back to the system (they read as
+  // zeros when touched again), so memory a step no longer needs stops counting in its resident size.
+  static void discard(void* p, std::size_t bytes) noexcept {
+#if defined(__linux__)
+    constexpr std::uintptr_t page = 4096;
+    const auto begin = (reinterpret_cast<std::uintptr_t>(p) + page - 1) & ~(page - 1);
+    const auto end = (reinterpret_cast<std::uintptr_t>(p) + bytes) & ~(page - 1);
+    if (end > begin) madvise(reinterpret_cast<void*>(begin), end - begin, MADV_DONTNEED);
+#else
+    (void)p, (void)bytes;
+#endif
+  }
 };
 
 template <class B>
