@@ -49,6 +49,12 @@ TEST_CASE("mlp (fc1, GELU, fc2 in one node): gradcheck, also with a constant inp
                  w2.var<Shape<4, 11>>(), b2.var<Shape<4>>());
     };
     CHECK(gradcheck({&x, &w1, &b1, &w2, &b2}, f, batch + 300) <= 1e-6);
+    Buffer r(batch * 5 * 4, rng);
+    auto with_residual = [&](Tape<>& t) {
+      return mlp(t, x.var<Shape<dyn, 5, 6>>({batch, 5, 6}), w1.var<Shape<11, 6>>(), b1.var<Shape<11>>(),
+                 w2.var<Shape<4, 11>>(), b2.var<Shape<4>>(), r.var<Shape<dyn, 5, 4>>({batch, 5, 4}));
+    };
+    CHECK(gradcheck({&x, &w1, &b1, &w2, &b2, &r}, with_residual, batch + 350) <= 1e-6);
     x.needs_grad = false;
     CHECK(gradcheck({&w1, &b1, &w2, &b2}, f, batch + 400) <= 1e-6);
   }
@@ -103,6 +109,15 @@ TEST_CASE("mlp gives the bits of linear, gelu, linear (value and every gradient,
         return linear(t, gelu(t, linear(t, x, w1, b1)), w2, b2);
       });
   CHECK(fused == unfused);
+  // With the residual, as a pre-norm block uses it (x is its own residual here: In == Out).
+  const auto fused_residual = run_two_layer<N, In, Hidden, Hidden, Out>(
+      p, batch, [](Tape<>& t, auto x, auto w1, auto b1, auto w2, auto b2) { return mlp(t, x, w1, b1, w2, b2, x); });
+  const auto unfused_residual = run_two_layer<N, In, Hidden, Hidden, Out>(
+      p, batch, [](Tape<>& t, auto x, auto w1, auto b1, auto w2, auto b2) {
+        return add(t, x, linear(t, gelu(t, linear(t, x, w1, b1)), w2, b2));
+      });
+  CHECK(fused_residual == unfused_residual);
+  CHECK(fused_residual.y != fused.y);
 }
 
 TEST_CASE("self_attention (qkv, attention, proj in one node): gradcheck, also with a constant input") {
@@ -114,6 +129,13 @@ TEST_CASE("self_attention (qkv, attention, proj in one node): gradcheck, also wi
                                bq.var<Shape<18>>(), wp.var<Shape<6, 6>>(), bp.var<Shape<6>>());
     };
     CHECK(gradcheck({&x, &wq, &bq, &wp, &bp}, f, batch + 500) <= 1e-6);
+    Buffer r(batch * 5 * 6, rng);
+    auto with_residual = [&](Tape<>& t) {
+      return self_attention<2>(t, x.var<Shape<dyn, 5, 6>>({batch, 5, 6}), wq.var<Shape<18, 6>>(),
+                               bq.var<Shape<18>>(), wp.var<Shape<6, 6>>(), bp.var<Shape<6>>(),
+                               r.var<Shape<dyn, 5, 6>>({batch, 5, 6}));
+    };
+    CHECK(gradcheck({&x, &wq, &bq, &wp, &bp, &r}, with_residual, batch + 550) <= 1e-6);
     x.needs_grad = false;
     CHECK(gradcheck({&wq, &bq, &wp, &bp}, f, batch + 600) <= 1e-6);
   }
@@ -128,6 +150,16 @@ TEST_CASE("self_attention gives the bits of linear, attention, linear (value and
     return linear(t, attention<4>(t, linear(t, x, wq, bq)), wp, bp);
   });
   CHECK(fused == unfused);
+  const auto fused_residual = run_two_layer<N, D, 3 * D, D, D>(
+      p, batch, [](Tape<>& t, auto x, auto wq, auto bq, auto wp, auto bp) {
+        return self_attention<4>(t, x, wq, bq, wp, bp, x);
+      });
+  const auto unfused_residual = run_two_layer<N, D, 3 * D, D, D>(
+      p, batch, [](Tape<>& t, auto x, auto wq, auto bq, auto wp, auto bp) {
+        return add(t, x, linear(t, attention<4>(t, linear(t, x, wq, bq)), wp, bp));
+      });
+  CHECK(fused_residual == unfused_residual);
+  CHECK(fused_residual.y != fused.y);
 }
 
 TEST_CASE("attention: gradcheck of the fused node") {

@@ -11,10 +11,12 @@ struct MultiHeadAttention {
   Linear<T, D, 3 * D, B> qkv;
   Linear<T, D, D, B> proj;
 
-  // One fused op (autograd/ops_attention.hpp): the same values and gradients as proj(attention(qkv(x))).
+  // One fused op (autograd/ops_attention.hpp): the same values and gradients as proj(attention(qkv(x))), or as
+  // add(residual, proj(attention(qkv(x)))) when given a residual.
   template <std::size_t Bt, std::size_t N>
-  auto operator()(Tape<B>& tape, Var<T, Shape<Bt, N, D>, B> x) {
-    return self_attention<Heads>(tape, x, qkv.weight.var(), qkv.bias.var(), proj.weight.var(), proj.bias.var());
+  auto operator()(Tape<B>& tape, Var<T, Shape<Bt, N, D>, B> x, Var<T, Shape<Bt, N, D>, B> residual = {}) {
+    return self_attention<Heads>(tape, x, qkv.weight.var(), qkv.bias.var(), proj.weight.var(), proj.bias.var(),
+                                 residual);
   }
 
   void init(Initializer& rng) { qkv.init(rng); proj.init(rng); }

@@ -1,6 +1,6 @@
 #pragma once
-// Pre-norm transformer block (timm): x += attn(norm1(x)); x += mlp(norm2(x)).
-#include "mae/autograd/ops_elementwise.hpp"
+// Pre-norm transformer block (timm): x += attn(norm1(x)); x += mlp(norm2(x)). Each sum is made by its
+// sub-layer's fused op (the residual argument), the same bits as a separate add.
 #include "mae/nn/attention.hpp"
 #include "mae/nn/layernorm.hpp"
 #include "mae/nn/mlp.hpp"
@@ -18,10 +18,10 @@ struct Block {
   Var<T, Shape<Bt, N, D>, B> operator()(Tape<B>& tape, Var<T, Shape<Bt, N, D>, B> x) {
     {
       auto scope = tape.scope("attn");
-      x = add(tape, x, attn(tape, norm1(tape, x)));
+      x = attn(tape, norm1(tape, x), x);
     }
     auto scope = tape.scope("mlp");
-    return add(tape, x, mlp(tape, norm2(tape, x)));
+    return mlp(tape, norm2(tape, x), x);
   }
 
   void init(Initializer& rng) { norm1.init(rng); attn.init(rng); norm2.init(rng); mlp.init(rng); }

@@ -10,10 +10,11 @@ struct Mlp {
   Linear<T, D, Hidden, B> fc1;
   Linear<T, Hidden, D, B> fc2;
 
-  // One fused op (autograd/ops_mlp.hpp): the same values and gradients as fc2(gelu(fc1(x))).
+  // One fused op (autograd/ops_mlp.hpp): the same values and gradients as fc2(gelu(fc1(x))), or as
+  // add(residual, fc2(gelu(fc1(x)))) when given a residual.
   template <class S>
-  auto operator()(Tape<B>& tape, Var<T, S, B> x) {
-    return mae::mlp(tape, x, fc1.weight.var(), fc1.bias.var(), fc2.weight.var(), fc2.bias.var());
+  auto operator()(Tape<B>& tape, Var<T, S, B> x, Var<T, with_last<S, D>, B> residual = {}) {
+    return mae::mlp(tape, x, fc1.weight.var(), fc1.bias.var(), fc2.weight.var(), fc2.bias.var(), residual);
   }
 
   void init(Initializer& rng) { fc1.init(rng); fc2.init(rng); }
