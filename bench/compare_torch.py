@@ -57,7 +57,7 @@ def run_torch(python, anchor, config, threads, batch, timeout_s=1800):
             return f"failed (exit {proc.returncode})" if proc.returncode > 0 else f"killed after {timeout_s} s"
         out.seek(0)
         result = json.loads(out.read().strip().splitlines()[-1])
-    result["peak_rss_mb"] = usage.ru_maxrss / 1024
+    result["peak_rss_mb"] = usage.ru_maxrss * 1024 / 1e6  # ru_maxrss is in KiB; MB as bench_train reports it
     return result
 
 

@@ -71,3 +71,16 @@ TEST_CASE("planned gradient memory: a graph that reads a gradient the plan had r
   CHECK(dx[0] == 10.f);
   CHECK(dx[999] == 10.f);
 }
+
+TEST_CASE("a recording runs backward once: its nodes reuse what they saved, and its gradients are zeroed as used") {
+  std::vector<float> x(10, 1.f), dx(10, 0.f);
+  const Var<float, Shape<10>> in{x.data(), dx.data(), {10}};
+  Tape<> tape;
+  auto loss = sum(tape, scale(tape, in, 3.f));
+  tape.backward(loss);
+  CHECK_THROWS_WITH_AS(tape.backward(loss), doctest::Contains("reset() and record the step again"), mae::error);
+  CHECK(dx[0] == 3.f);
+  tape.reset();
+  tape.backward(sum(tape, scale(tape, in, 3.f)));
+  CHECK(dx[0] == 6.f);
+}

@@ -5,6 +5,7 @@
 #include <cstring>
 
 #include "mae/backend/cpu/activation.hpp"
+#include "mae/backend/cpu/elementwise.hpp"
 #include "test_kernels_support.hpp"
 
 using namespace kernel_test;
@@ -119,11 +120,30 @@ TEST_CASE("GELU's 16-lane AVX-512 loops give the bits of the build's own loops")
   auto x = rng.uniform_as<float>(n, -12, 12);
   x[0] = 0.0f, x[1] = -0.0f, x[2] = 30.0f, x[3] = -30.0f, x[4] = 1e-30f;
   const auto dy = rng.uniform_as<float>(n, -1, 1), dx0 = rng.uniform_as<float>(n, -1, 1);
-  std::vector<float> y_own(n), y_wide(n), dx_own = dx0, dx_wide = dx0;
+  std::vector<float> y_own(n), y_wide(n), dx_own = dx0, dx_wide = dx0, slope_own = x, slope_wide = x;
   d::gelu_forward_span(x.data(), y_own.data(), n);
   d::gelu_forward_avx512(x.data(), y_wide.data(), n);
   d::gelu_backward_span(x.data(), dy.data(), dx_own.data(), n);
   d::gelu_backward_avx512(x.data(), dy.data(), dx_wide.data(), n);
   CHECK(std::memcmp(y_own.data(), y_wide.data(), n * sizeof(float)) == 0);
   CHECK(std::memcmp(dx_own.data(), dx_wide.data(), n * sizeof(float)) == 0);
+  d::gelu_value_slope_span(slope_own.data(), y_own.data(), n);
+  d::gelu_value_slope_avx512(slope_wide.data(), y_wide.data(), n);
+  CHECK(std::memcmp(y_own.data(), y_wide.data(), n * sizeof(float)) == 0);
+  CHECK(std::memcmp(slope_own.data(), slope_wide.data(), n * sizeof(float)) == 0);
+}
+
+TEST_CASE("gelu_value_slope: gelu_forward's bits, and a slope that gives gelu_backward's bits") {
+  Rng rng(137);
+  INFO("seed 137");
+  const std::size_t n = 100003;  // on the threads, with a tail
+  auto x = rng.uniform_as<float>(n, -9, 9);
+  const auto dy = rng.uniform_as<float>(n, -1, 1);
+  std::vector<float> y(n), y_again(n), dx(n, 0.0f), slope = x, d = dy;
+  mae::cpu::gelu_forward(x.data(), y.data(), n);
+  mae::cpu::gelu_backward(x.data(), dy.data(), dx.data(), n);
+  mae::cpu::gelu_value_slope(slope.data(), y_again.data(), n);
+  mae::cpu::multiply(d.data(), slope.data(), n);
+  CHECK(std::memcmp(y.data(), y_again.data(), n * sizeof(float)) == 0);
+  CHECK(std::memcmp(dx.data(), d.data(), n * sizeof(float)) == 0);
 }

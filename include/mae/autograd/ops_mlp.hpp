@@ -8,6 +8,9 @@
 // Given a residual r (the pre-norm block's stream) it returns r + mlp(x) in the MLP's own output buffer: one
 // activation fewer, and the backward hands dy to fc2 directly instead of through an add node's gradient
 // buffer. y + r and r + y are the same bits, and r's gradient gets dy first, as after add(r, mlp(x)).
+// GELU's output is not kept: it lives in the node's scratch, and the backward computes it again from the kept
+// input in the pass that turns that input into GELU's slope (one erf per element, as before; the same bits).
+// A Hidden-wide activation less per block. The backward can run once per recording (Tape enforces it).
 #include "mae/autograd/ops_linear.hpp"
 #include "mae/autograd/shapes.hpp"
 #include "mae/autograd/tape.hpp"
@@ -26,7 +29,7 @@ Var<T, with_last<S, Out>, B> mlp(Tape<B>& tape, Var<T, S, B> x, Var<T, Shape<Hid
   MAE_CHECK(!residual.value || residual.dims == y_dims, "mlp: the residual's shape " + to_string(residual.dims) +
                                                             " is not the output's " + to_string(y_dims));
   const Var<T, SH, B> h{tape.template alloc<T>(n), nullptr, dims_with<SH, Hidden>(x.dims, S::rank - 1)};
-  const Var<T, SH, B> a{tape.template alloc<T>(n), nullptr, h.dims};
+  const Var<T, SH, B> a{tape.template scratch<T>(n), nullptr, h.dims};  // recomputed in backward, not kept
   detail::linear_forward(tape, x.value, w1.value, b1.value, h.value, rows, In, Hidden);
   tape.check("linear", h);
   kernels<B>::gelu_forward(h.value, a.value, n);
@@ -41,18 +44,20 @@ Var<T, with_last<S, Out>, B> mlp(Tape<B>& tape, Var<T, S, B> x, Var<T, Shape<Hid
       Var<T, Shape<Hidden>, B> b1;
       Var<T, Shape<Out, Hidden>, B> w2;
       Var<T, Shape<Out>, B> b2;
-      const T *h, *a, *dy;
-      T *dresidual, *dh;  // null when the residual or nothing before fc2 needs a gradient
+      T* h;  // GELU's input, turned into its slope by the backward
+      const T* dy;
+      T *a, *dresidual, *dh;  // null when the residual or nothing before fc2 needs a gradient
       std::size_t rows;
       void backward() const {
         if (dresidual) kernels<B>::accumulate(dresidual, dy, rows * Out);
+        kernels<B>::gelu_value_slope(h, a, rows * Hidden);
         kernels<B>::linear_backward(a, w2.value, dy, dh, w2.grad, b2.grad, rows, Hidden, Out, T(0));
         if (!dh) return;
-        kernels<B>::gelu_backward_inplace(h, dh, rows * Hidden);
+        kernels<B>::multiply(dh, h, rows * Hidden);
         kernels<B>::linear_backward(x.value, w1.value, dh, x.grad, w1.grad, b1.grad, rows, In, Hidden);
       }
     };
-    tape.record(Node{x, w1, b1, w2, b2, h.value, a.value, y.grad, residual.grad,
+    tape.record(Node{x, w1, b1, w2, b2, h.value, y.grad, a.value, residual.grad,
                      fc1_grad ? tape.template scratch<T>(n) : nullptr, rows});
   }
   tape.check("linear", y);

@@ -113,6 +113,7 @@ class Tape {
     scratch_.reset();
     scratch_node_ = no_node;
     grads_.reset();
+    backward_done_ = false;
     lives_.clear();
     grad_ptrs_.clear();
   }
@@ -194,6 +195,9 @@ class Tape {
   // Settles this step's gradient memory (GradientPlan) and zeroes the buffers live from the start: those no op
   // reads, and the one backward starts from (seeded by the caller).
   void begin_backward(std::uint32_t seeded) {
+    MAE_CHECK(!backward_done_, "Tape::backward: this recording has already been run backward (its nodes reuse "
+                               "their saved values); reset() and record the step again");
+    backward_done_ = true;
     if (seeded != no_slot) lives_[seeded].last_reader = no_node;
     grads_.settle(lives_);
     zero_order_.resize(lives_.size());
@@ -229,6 +233,7 @@ class Tape {
   std::vector<std::byte*> grad_ptrs_;
   std::vector<std::uint32_t> zero_order_;  // buffers by first write, last node first
   std::size_t next_zero_ = 0;
+  bool backward_done_ = false;
   Arena<backends::cpu> nodes_arena_;
   std::vector<EntryBase*> nodes_;
   std::array<std::pair<const char*, int>, 8> scope_{};

@@ -52,6 +52,7 @@ struct kernels<backends::cpu> {
 
   // --- element-wise; `row` broadcasts over the outer axis ---
   template <class T> static void accumulate(T* dst, const T* src, std::size_t n) { cpu::accumulate(dst, src, n); }
+  template <class T> static void multiply(T* dst, const T* src, std::size_t n) { cpu::multiply(dst, src, n); }
   template <class T> static void axpy(T a, const T* x, T* y, std::size_t n) { cpu::axpy(a, x, y, n); }
   template <class T> static void add_rowvec(const T* x, const T* row, T* y, std::size_t outer, std::size_t inner) {
     cpu::add_rowvec(x, row, y, outer, inner);
@@ -124,8 +125,8 @@ struct kernels<backends::cpu> {
   template <class T> static void gelu_backward(const T* x, const T* dy, T* dx, std::size_t n) {
     cpu::gelu_backward(x, dy, dx, n);
   }
-  template <class T> static void gelu_backward_inplace(const T* x, T* d, std::size_t n) {
-    cpu::gelu_backward_inplace(x, d, n);
+  template <class T> static void gelu_value_slope(T* x, T* y, std::size_t n) {
+    cpu::gelu_value_slope(x, y, n);
   }
   template <class T> static void softmax_forward(const T* x, T* y, std::size_t rows, std::size_t cols) {
     cpu::softmax_forward(x, y, rows, cols);

@@ -46,6 +46,12 @@ void accumulate(T* dst, const T* src, std::size_t n) {
   mae::detail::parallel_for_simd(n, n > detail::parallel_elems, [=](std::size_t i) { dst[i] += src[i]; });
 }
 
+// dst *= src
+template <class T>
+void multiply(T* dst, const T* src, std::size_t n) {
+  mae::detail::parallel_for_simd(n, n > detail::parallel_elems, [=](std::size_t i) { dst[i] *= src[i]; });
+}
+
 // y += alpha * x
 template <class T>
 void axpy(T alpha, const T* x, T* y, std::size_t n) {

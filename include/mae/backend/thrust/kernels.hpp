@@ -125,6 +125,9 @@ struct kernels {
   template <class T> static void accumulate(T* dst, const T* src, std::size_t n) {
     for_n(n, axpy_op<T>{T(1), src, dst});
   }
+  template <class T> static void multiply(T* dst, const T* src, std::size_t n) {
+    for_n(n, rowvec<T, rowvec_op::mul>{dst, src, dst, n});
+  }
   template <class T> static void axpy(T a, const T* x, T* y, std::size_t n) { for_n(n, axpy_op<T>{a, x, y}); }
   template <class T> static void add_rowvec(const T* x, const T* row, T* y, std::size_t outer, std::size_t inner) {
     for_n(outer * inner, rowvec<T, rowvec_op::add>{x, row, y, inner});
@@ -194,8 +197,8 @@ struct kernels {
   template <class T> static void gelu_backward(const T* x, const T* dy, T* dx, std::size_t n) {
     for_n(n, gelu_backward_op<T>{x, dy, dx});
   }
-  template <class T> static void gelu_backward_inplace(const T* x, T* d, std::size_t n) {
-    for_n(n, gelu_backward_inplace_op<T>{x, d});
+  template <class T> static void gelu_value_slope(T* x, T* y, std::size_t n) {
+    for_n(n, gelu_value_slope_op<T>{x, y});
   }
   template <class T> static void softmax_forward(const T* x, T* y, std::size_t rows, std::size_t cols) {
     for_n(rows, softmax_forward_row<T>{x, y, cols});

@@ -94,12 +94,15 @@ struct gelu_backward_op {
   }
 };
 
-// d *= Φ(x) + x φ(x): the gradient through GELU written over the gradient of its output
+// y = x Φ(x), and x becomes the slope Φ(x) + x φ(x) (the fused MLP's backward)
 template <class T>
-struct gelu_backward_inplace_op {
-  const T* x;
-  T* d;
-  MAE_HD void operator()(std::size_t i) const { d[i] *= math::normal_cdf(x[i]) + x[i] * math::normal_pdf(x[i]); }
+struct gelu_value_slope_op {
+  T *x, *y;
+  MAE_HD void operator()(std::size_t i) const {
+    const T cdf = math::normal_cdf(x[i]);
+    y[i] = x[i] * cdf;
+    x[i] = cdf + x[i] * math::normal_pdf(x[i]);
+  }
 };
 
 // y = exp(x - max) / Σ exp(x - max) per row (y may be x).
