@@ -186,9 +186,10 @@ class Tape {
     if (slot != no_slot) lives_[slot].last_reader = nodes_.size();
   }
   std::byte* gradient_buffer(std::size_t bytes) {
-    bytes = (bytes + Arena<B>::alignment - 1) / Arena<B>::alignment * Arena<B>::alignment;
-    grad_ptrs_.push_back(grads_.place(lives_.size(), {bytes, nodes_.size(), no_node}));
-    lives_.push_back({bytes, nodes_.size(), no_node});
+    const GradientLife life{(bytes + Arena<B>::alignment - 1) / Arena<B>::alignment * Arena<B>::alignment,
+                            nodes_.size(), no_node};
+    grad_ptrs_.push_back(grads_.place(lives_.size(), life));
+    lives_.push_back(life);
     return grad_ptrs_.back();
   }
 
