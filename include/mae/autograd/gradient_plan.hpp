@@ -49,17 +49,19 @@ class GradientPlan {
   }
 
   // Called once the forward pass is over, with this step's lives: a step that kept to the plan is done; any
-  // other is checked (buffers placed by the plan must not overlap in both memory and life) and planned anew.
+  // other is planned anew, and throws if two buffers it took from the old plan overlap in both memory and life
+  // (the new plan stands, so the next step of this graph runs).
   void settle(const std::vector<GradientLife>& lives) {
     if (lives == planned_) return;
+    bool clash = false;
     for (std::size_t i = 0; i < placed_; ++i)
       for (std::size_t j = i + 1; j < placed_; ++j)
-        MAE_CHECK(!(lives[i].overlaps(lives[j]) && offsets_[i] < offsets_[j] + lives[j].bytes &&
-                    offsets_[j] < offsets_[i] + lives[i].bytes),
-                  "Tape: this step's graph left the previous step's where two gradients planned to share memory "
-                  "are both still needed; record different graphs on different tapes");
+        clash = clash || (lives[i].overlaps(lives[j]) && offsets_[i] < offsets_[j] + lives[j].bytes &&
+                          offsets_[j] < offsets_[i] + lives[i].bytes);
     planned_ = lives;
     plan();
+    MAE_CHECK(!clash, "Tape: this step's graph left the previous step's where two gradients planned to share "
+                      "memory are both still needed; record different graphs on different tapes");
   }
 
   // A new step: the region grows to the plan's size if needed; fresh memory nobody used is given back.
