@@ -89,8 +89,9 @@ class GradientPlan {
     const std::size_t n = planned_.size();
     std::vector<std::uint32_t> order(n);
     std::iota(order.begin(), order.end(), 0u);
-    std::stable_sort(order.begin(), order.end(),
-                     [&](std::uint32_t a, std::uint32_t b) { return planned_[a].bytes > planned_[b].bytes; });
+    std::sort(order.begin(), order.end(), [&](std::uint32_t a, std::uint32_t b) {
+      return planned_[a].bytes != planned_[b].bytes ? planned_[a].bytes > planned_[b].bytes : a < b;
+    });
     offsets_.assign(n, 0);
     bytes_ = 0;
     std::vector<std::pair<std::size_t, std::size_t>> taken;
