@@ -21,8 +21,10 @@ class Arena {
   Arena& operator=(const Arena&) = delete;
   ~Arena() { release(); }
 
+  static constexpr std::size_t aligned(std::size_t bytes) { return (bytes + alignment - 1) / alignment * alignment; }
+
   void* allocate(std::size_t bytes) {
-    bytes = (bytes + alignment - 1) / alignment * alignment;
+    bytes = aligned(bytes);
     if (chunk_ < chunks_.size() && used_ + bytes > chunks_[chunk_].capacity) { ++chunk_; used_ = 0; }
     if (chunk_ == chunks_.size()) {
       const std::size_t last = chunks_.empty() ? 0 : chunks_.back().capacity;

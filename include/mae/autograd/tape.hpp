@@ -186,8 +186,7 @@ class Tape {
     if (slot != no_slot) lives_[slot].last_reader = nodes_.size();
   }
   std::byte* gradient_buffer(std::size_t bytes) {
-    const GradientLife life{(bytes + Arena<B>::alignment - 1) / Arena<B>::alignment * Arena<B>::alignment,
-                            nodes_.size(), no_node};
+    const GradientLife life{Arena<B>::aligned(bytes), nodes_.size(), no_node};
     grad_ptrs_.push_back(grads_.place(lives_.size(), life));
     lives_.push_back(life);
     return grad_ptrs_.back();
@@ -208,7 +207,8 @@ class Tape {
     next_zero_ = 0;
     zero_until(nodes_.size());
   }
-  // Zeroes the gradient buffers first written by node i or a later one.
+  // Zeroes the gradient buffers first written by node i or a later one (as floats whatever T is: sizes are whole
+  // multiples of the alignment, and zero is all-zero bits).
   void zero_until(std::size_t i) {
     for (; next_zero_ < zero_order_.size() && lives_[zero_order_[next_zero_]].last_reader >= i; ++next_zero_) {
       const std::uint32_t k = zero_order_[next_zero_];
